@@ -1,0 +1,92 @@
+"""The vae-edu command: info, execute, bench speed."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import nbformat
+import torch
+
+from vae_edu.bench import speed
+from vae_edu.cli import main
+from vae_edu.data import SUBSET_DIR
+from vae_edu.models import VAE
+
+
+def run_cli(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "vae_edu", *args], capture_output=True, text=True, env=env,
+        timeout=300,
+    )
+
+
+def test_info_names_torch_device_profile_and_data():
+    result = run_cli("info", env_extra={"VAE_EDU_PROFILE": "smoke"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"torch {torch.__version__}" in out
+    assert re.search(r"^device: (cpu|cuda|mps)", out, re.M)
+    assert "profile: smoke" in out
+    assert "offline subset" in out and "6000 training and 2000 test images" in out
+    assert str(SUBSET_DIR) in out
+
+
+def test_unknown_profile_is_one_clear_error():
+    result = run_cli("info", env_extra={"VAE_EDU_PROFILE": "quick"})
+    assert result.returncode == 2
+    assert "unknown profile 'quick'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_execute_refreshes_a_notebook_under_a_profile(tmp_path, capsys):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from vae_edu.profiles import budget\nprint(budget().profile)")
+    ]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    assert main(["execute", "--profile", "smoke", str(path)]) == 0
+    cell = nbformat.read(path, as_version=4).cells[0]
+    assert cell.execution_count == 1 and cell.outputs[0]["text"] == "smoke\n"
+    assert "executed" in capsys.readouterr().out
+
+
+def test_execute_reports_a_failing_notebook(tmp_path, capsys):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1 / 0")]
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    assert main(["execute", str(path)]) == 1
+    assert "ZeroDivisionError" in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+def test_bench_copies_the_example_weights_exactly():
+    torch.manual_seed(0)
+    example, ours = speed.ExampleVAE(), VAE()
+    speed.copy_example_weights(example, ours)
+    x = torch.rand(5, 1, 28, 28)
+    torch.manual_seed(1)
+    probs, mu, logvar = example(x)
+    torch.manual_seed(1)
+    logits, mu2, logvar2 = ours(x)
+    torch.testing.assert_close(torch.sigmoid(logits), probs)
+    torch.testing.assert_close((mu2, logvar2), (mu, logvar))
+
+
+def test_bench_speed_prints_its_figures_and_ends_with_speedup(capsys):
+    assert main(["bench", "speed", "--data", str(SUBSET_DIR)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    values = dict(line.split(": ", 1) for line in lines if ": " in line)
+    for key in (
+        "baseline_seconds_per_epoch", "baseline_test_nelbo",
+        "vae_edu_seconds_per_epoch", "vae_edu_test_nelbo",
+    ):
+        assert float(values[key]) > 0, key
+    assert re.fullmatch(r"speedup: \d+\.\d\d", lines[-1])
+    # the same model from the same weights on the same data: losses are close
+    assert abs(float(values["test_nelbo_difference"])) < 10

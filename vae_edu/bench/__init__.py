@@ -1,0 +1,1 @@
+"""Benchmarks run by ``vae-edu bench ...``; each prints ``name: value`` lines from one run."""

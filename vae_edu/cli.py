@@ -1,0 +1,109 @@
+"""The ``vae-edu`` command (also ``python -m vae_edu``).
+
+    vae-edu info                      torch, device, profile, where MNIST comes from
+    vae-edu execute NOTEBOOK...       re-run notebooks in place in a clean kernel
+    vae-edu bench speed               vae_edu's data pipeline vs DataLoader + ToTensor
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import torch
+
+    from . import __version__
+    from .data import load_mnist
+    from .device import describe_device, pick_device
+    from .profiles import PROFILE_DESCRIPTIONS, PROFILE_ENV, current_profile
+
+    profile = current_profile()
+    device = pick_device(args.device)
+    print(f"vae_edu {__version__}; torch {torch.__version__}; python {sys.version.split()[0]}")
+    print(f"device: {describe_device(device)}")
+    print(f"profile: {profile} ({PROFILE_DESCRIPTIONS[profile]}; set {PROFILE_ENV} to change)")
+    data = load_mnist(args.data, device="cpu")
+    print(f"data: {data.describe()}")
+    return 0
+
+
+def cmd_execute(args: argparse.Namespace) -> int:
+    from .notebooks import NotebookExecutionError, execute_notebooks
+
+    try:
+        execute_notebooks(
+            args.notebooks, profile=args.profile, timeout=args.timeout, keep_going=args.keep_going
+        )
+    except NotebookExecutionError as err:
+        print(f"vae-edu execute: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_bench_speed(args: argparse.Namespace) -> int:
+    from .bench.speed import main
+
+    main(data=args.data, device=args.device, epochs=args.epochs, seed=args.seed,
+         repeat=args.repeat)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .profiles import PROFILE_NAMES
+
+    parser = argparse.ArgumentParser(
+        prog="vae-edu", description="Tools of the vae_edu autoencoder and VAE course."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = sub.add_parser("info", help="torch version, device, profile and data source")
+    info.add_argument("--data", help="folder with the MNIST IDX files (default: $VAE_EDU_DATA)")
+    info.add_argument("--device", help="force a device (cpu, cuda, mps)")
+    info.set_defaults(func=cmd_info)
+
+    exe = sub.add_parser("execute", help="re-execute notebooks in place in a clean kernel")
+    exe.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    exe.add_argument(
+        "--profile", choices=PROFILE_NAMES,
+        help="training budget for the run (default: $VAE_EDU_PROFILE, else 'default')",
+    )
+    exe.add_argument("--timeout", type=float, default=600, help="seconds per cell (default 600)")
+    exe.add_argument(
+        "--keep-going", action="store_true", help="run the other notebooks after a failure"
+    )
+    exe.set_defaults(func=cmd_execute)
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
+    speed = bench_sub.add_parser(
+        "speed", help="one epoch of the reference VAE: vae_edu vs DataLoader + ToTensor"
+    )
+    speed.add_argument("--data", help="folder with the MNIST IDX files (default: $VAE_EDU_DATA)")
+    speed.add_argument("--device", help="force a device (cpu, cuda, mps)")
+    speed.add_argument("--epochs", type=int, default=1)
+    speed.add_argument("--seed", type=int, default=0)
+    speed.add_argument(
+        "--repeat", type=int, default=1,
+        help="alternate the two pipelines N times and keep each one's fastest run",
+    )
+    speed.set_defaults(func=cmd_bench_speed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .checkpoint import CheckpointError
+    from .data import DataFileError
+    from .profiles import UnknownProfileError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DataFileError, UnknownProfileError, CheckpointError, RuntimeError, ValueError) as err:
+        print(f"vae-edu {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

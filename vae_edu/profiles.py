@@ -1,0 +1,90 @@
+"""Profiles: how much training a notebook does, chosen by one environment variable.
+
+``VAE_EDU_PROFILE`` picks one of
+
+* ``smoke``   — CI: seconds per notebook, just enough to prove every cell runs;
+* ``default`` — a laptop CPU: each lecture in a few minutes, results worth looking at;
+* ``full``    — a GPU: published-quality results.
+
+Notebooks never hard-code epochs or data sizes; they ask for a :class:`Budget`::
+
+    from vae_edu import budget
+    b = budget("vae")            # b.epochs, b.train_size, b.test_size, b.batch_size
+
+so the same cell runs unchanged in CI, on a laptop and on a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+PROFILE_ENV = "VAE_EDU_PROFILE"
+PROFILE_NAMES = ("smoke", "default", "full")
+
+PROFILE_DESCRIPTIONS = {
+    "smoke": "CI smoke run: seconds per notebook, results not meaningful",
+    "default": "laptop CPU: a lecture in a few minutes, results worth looking at",
+    "full": "GPU: long runs for published-quality results",
+}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much one experiment trains under the profile in force.
+
+    ``train_size`` / ``test_size`` are numbers of images (``None`` = the whole split);
+    ``epochs`` counts passes over those ``train_size`` images.
+    """
+
+    profile: str
+    epochs: int
+    train_size: int | None
+    test_size: int | None
+    batch_size: int = 128
+
+
+# epochs, train_size, test_size for each profile, per experiment.  One table, so an
+# instructor tunes the course in one place.  Lectures add their experiments here.
+_SMOKE = (1, 512, 256)
+BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
+    # the generic budget for a small model on MNIST
+    "generic": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
+    # the reference MLP VAE (784-400-20); the PyTorch example trains it for 10 epochs
+    "vae": {"smoke": _SMOKE, "default": (10, None, None), "full": (200, None, None)},
+}
+
+
+class UnknownProfileError(ValueError):
+    """Raised for a profile name that is not one of :data:`PROFILE_NAMES`."""
+
+
+def check_profile(name: str) -> str:
+    """Return ``name`` if it is a valid profile, else raise one clear error."""
+    if name not in PROFILE_NAMES:
+        raise UnknownProfileError(
+            f"unknown profile {name!r}; valid profiles are {', '.join(PROFILE_NAMES)} "
+            f"(set {PROFILE_ENV} to one of them, or unset it for 'default')"
+        )
+    return name
+
+
+def current_profile() -> str:
+    """The profile in force: ``$VAE_EDU_PROFILE``, or ``default`` when it is unset or empty."""
+    name = os.environ.get(PROFILE_ENV, "").strip() or "default"
+    return check_profile(name)
+
+
+def budget(experiment: str = "generic", *, profile: str | None = None, **overrides) -> Budget:
+    """The training budget of ``experiment`` under ``profile`` (default: the profile in force).
+
+    Keyword overrides (``epochs=3``) replace single fields, for "try this" cells.
+    """
+    name = check_profile(profile) if profile is not None else current_profile()
+    if experiment not in BUDGETS:
+        raise KeyError(
+            f"no budget named {experiment!r}; known experiments: {', '.join(sorted(BUDGETS))}"
+        )
+    epochs, train_size, test_size = BUDGETS[experiment][name]
+    result = Budget(profile=name, epochs=epochs, train_size=train_size, test_size=test_size)
+    return replace(result, **overrides) if overrides else result

@@ -1,0 +1,376 @@
+"""The one training loop of the course.
+
+Every notebook trains through :func:`fit` (or :func:`load_or_train`)::
+
+    history = fit(model, data.train, data.test, epochs=b.epochs)
+
+A model defines ``model.loss(batch) -> {"loss": ..., "recon": ..., "kl": ...}``: the
+entry ``"loss"`` is what is minimised (a scalar, averaged over the batch, in nats); the
+other entries are its named parts, logged per epoch.  Or pass ``loss_fn(model, batch)``.
+
+What the loop does for you: picks the device, shows a progress bar with the live loss,
+evaluates on the test split after each epoch, uses mixed precision on a GPU, clips
+gradients on request, stops with a clear message when a loss part becomes NaN or inf
+(before the weights are touched), and writes an atomic checkpoint after every epoch
+from which an interrupted run resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import Batches, MNISTSplit
+from .device import pick_device
+from .profiles import current_profile
+
+LossFn = Callable[[torch.nn.Module, tuple], "Mapping[str, torch.Tensor] | torch.Tensor"]
+CHECKPOINT_VERSION = 1
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss part became NaN or infinite."""
+
+
+@dataclass
+class History:
+    """Per-epoch averages of the loss and its parts (per sample, in the loss's units).
+
+    ``history.train[e]["kl"]`` is the mean KL over the training images in epoch ``e``;
+    ``history.test`` is filled when a test split is given.  ``seconds[e]`` is the wall
+    time of epoch ``e`` (training and evaluation).
+    """
+
+    train: list[dict[str, float]] = field(default_factory=list)
+    test: list[dict[str, float]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train)
+
+    def series(self, part: str = "loss", split: str = "train") -> list[float]:
+        """The values of one part over the epochs, e.g. ``series("kl", "test")``."""
+        rows = {"train": self.train, "test": self.test}[split]
+        if rows and part not in rows[0]:
+            raise KeyError(f"no loss part {part!r}; the parts are {', '.join(rows[0])}")
+        return [row[part] for row in rows]
+
+    def to_dict(self) -> dict:
+        return {"train": self.train, "test": self.test, "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        return cls(list(d["train"]), list(d["test"]), list(d["seconds"]))
+
+    def __repr__(self) -> str:
+        if not self.train:
+            return "History(no epochs yet)"
+        last = f"train {_fmt(self.train[-1])}"
+        if self.test:
+            last += f"; test {_fmt(self.test[-1])}"
+        return f"History({self.epochs} epochs; last: {last})"
+
+
+def _fmt(row: Mapping[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in row.items())
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def default_optimizer(model: torch.nn.Module, lr: float, device: torch.device):
+    """Adam, fused into one kernel where this torch supports it on ``device``."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters")
+    if device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            pass
+    return torch.optim.Adam(params, lr=lr)
+
+
+def _as_parts(out, where: str) -> dict[str, torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        out = {"loss": out}
+    if not isinstance(out, Mapping) or "loss" not in out:
+        raise TypeError(
+            f"{where} must return a dict with a 'loss' entry (and optional named parts) "
+            f"or a scalar tensor, got {type(out).__name__}"
+        )
+    loss = out["loss"]
+    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(
+            f"{where}: 'loss' must be a scalar tensor (average over the batch), got {shape}; "
+            "take .mean() over the batch"
+        )
+    return dict(out)
+
+
+def _diverged(names, values, epoch: int, batch: int, lr: float | None) -> TrainingDiverged:
+    bad = [f"{n} = {v}" for n, v in zip(names, values, strict=True) if not math.isfinite(v)]
+    hint = f"a smaller learning rate (now {lr:g})" if lr else "a smaller learning rate"
+    return TrainingDiverged(
+        f"training diverged in epoch {epoch}, batch {batch}: {', '.join(bad)}. "
+        f"The weights were left as they were before this batch. Try {hint}, "
+        "gradient clipping (clip_grad_norm=1.0), or check the inputs for NaN."
+    )
+
+
+def _amp_context(device: torch.device, amp: bool | None):
+    """(autocast context factory, GradScaler or None) for this device and setting."""
+    use = device.type == "cuda" if amp is None else bool(amp)
+    if not use:
+        return nullcontext, None
+    if device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+        return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
+    return (lambda: torch.autocast(device.type, dtype=torch.bfloat16)), None
+
+
+def _to_batches(data, batch_size: int, shuffle: bool, seed: int):
+    if isinstance(data, MNISTSplit):
+        return data.batches(batch_size, shuffle=shuffle, seed=seed)
+    if isinstance(data, torch.Tensor):
+        return Batches(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    if isinstance(data, Iterable):
+        return data
+    raise TypeError(
+        f"expected an MNISTSplit, a tensor or Batches to train on, got {type(data).__name__}"
+    )
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def evaluate(
+    model: torch.nn.Module,
+    data,
+    *,
+    loss_fn: LossFn | None = None,
+    batch_size: int = 1000,
+    device: str | torch.device | None = None,
+) -> dict[str, float]:
+    """Average each loss part over ``data`` (per sample) with the model in eval mode.
+
+    The loss is computed exactly as in training (a VAE still samples z), without gradients.
+    """
+    device = pick_device(device) if device is not None else _model_device(model)
+    batches = _to_batches(data, batch_size, shuffle=False, seed=0)
+    loss_fn = loss_fn or (lambda m, b: m.loss(b))
+    was_training = model.training
+    model.eval()
+    total, names, count = None, None, 0
+    try:
+        with torch.no_grad():
+            for batch in batches:
+                batch = tuple(t.to(device) for t in batch)
+                parts = _as_parts(loss_fn(model, batch), "the loss")
+                n = len(batch[0])
+                values = torch.stack([v.detach().float() for v in parts.values()]) * n
+                total = values if total is None else total + values
+                names, count = list(parts), count + n
+    finally:
+        model.train(was_training)
+    if total is None:
+        raise ValueError("evaluate got no batches: the data is empty")
+    return dict(zip(names, (total / count).tolist(), strict=True))
+
+
+def _model_device(model: torch.nn.Module) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
+def fit(
+    model: torch.nn.Module,
+    train,
+    test=None,
+    *,
+    epochs: int,
+    loss_fn: LossFn | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    amp: bool | None = None,
+    clip_grad_norm: float | None = None,
+    checkpoint: str | Path | None = None,
+    progress: bool = True,
+    verbose: bool = True,
+) -> History:
+    """Train ``model`` for ``epochs`` epochs in total and return its :class:`History`.
+
+    train, test: an ``MNISTSplit`` (batched here with ``batch_size``, shuffled with
+    ``seed``), a tensor, or ready :class:`Batches`.  ``loss_fn(model, batch)`` defaults
+    to ``model.loss(batch)``.  ``amp=None`` uses mixed precision on a GPU only.
+    ``checkpoint``: a file written atomically after each epoch; when it exists, training
+    resumes from it (and does nothing when it already holds ``epochs`` epochs).
+    """
+    if not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    device = pick_device(device)
+    model.to(device)
+    loss_fn = loss_fn or (lambda m, b: m.loss(b))
+    train_batches = _to_batches(train, batch_size, shuffle=True, seed=seed)
+    test_batches = _to_batches(test, 1000, shuffle=False, seed=0) if test is not None else None
+    optimizer = optimizer or default_optimizer(model, lr, device)
+    autocast, scaler = _amp_context(device, amp)
+    history = History()
+
+    if checkpoint is not None and Path(checkpoint).exists():
+        history = _resume(Path(checkpoint), model, optimizer, scaler, train_batches, device)
+        if verbose:
+            print(f"resumed from {checkpoint} after {history.epochs} epoch(s)")
+    if history.epochs >= epochs:
+        return history
+
+    lr_now = optimizer.param_groups[0].get("lr")
+    check_every = 1 if device.type == "cpu" else 25  # a GPU check costs a sync
+    steps = len(train_batches) if hasattr(train_batches, "__len__") else None
+    bar = tqdm(
+        total=steps * (epochs - history.epochs) if steps else None,
+        desc="training",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    try:
+        for epoch in range(history.epochs + 1, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            total, names, count = None, None, 0
+            for i, batch in enumerate(train_batches, start=1):
+                if batch[0].device != device:
+                    batch = tuple(t.to(device, non_blocking=True) for t in batch)
+                with autocast():
+                    parts = _as_parts(loss_fn(model, batch), "the loss")
+                values = torch.stack([v.detach().float() for v in parts.values()])
+                if i % check_every == 0 and not torch.isfinite(values).all():
+                    raise _diverged(parts, values.tolist(), epoch, i, lr_now)
+                optimizer.zero_grad(set_to_none=True)
+                loss = parts["loss"]
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                else:
+                    loss.backward()
+                if clip_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+                if scaler is not None:
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    optimizer.step()
+                n = len(batch[0])
+                total = values * n if total is None else total + values * n
+                names, count = parts, count + n
+                bar.update(1)
+                if i % 50 == 0 and progress:
+                    bar.set_postfix(epoch=epoch, loss=f"{total[0].item() / count:.4g}")
+            if total is None:
+                raise ValueError("the training data gave no batches")
+            means = (total / count).tolist()
+            if not all(math.isfinite(v) for v in means):
+                raise _diverged(names, means, epoch, i, lr_now)
+            history.train.append(dict(zip(names, means, strict=True)))
+            if test_batches is not None:
+                history.test.append(
+                    evaluate(model, test_batches, loss_fn=loss_fn, device=device)
+                )
+            history.seconds.append(time.perf_counter() - start)
+            if checkpoint is not None:
+                _save(Path(checkpoint), model, optimizer, scaler, train_batches, history)
+            if verbose:
+                line = f"epoch {epoch}/{epochs}: train {_fmt(history.train[-1])}"
+                if history.test:
+                    line += f" | test {_fmt(history.test[-1])}"
+                tqdm.write(line + f" | {history.seconds[-1]:.1f} s")
+            bar.set_postfix(epoch=epoch, loss=f"{history.train[-1]['loss']:.4g}")
+    except KeyboardInterrupt:
+        if checkpoint is not None:
+            tqdm.write(
+                f"interrupted; {checkpoint} holds {history.epochs} finished epoch(s): "
+                "run the cell again to resume from there"
+            )
+        raise
+    finally:
+        bar.close()
+    return history
+
+
+def load_or_train(model: torch.nn.Module, checkpoint: str | Path, train, test=None, **kwargs):
+    """Load ``checkpoint`` if it holds a finished run, otherwise train (resuming a partial one).
+
+    Takes the same keyword arguments as :func:`fit` and returns the :class:`History`.
+    """
+    return fit(model, train, test, checkpoint=checkpoint, **kwargs)
+
+
+def checkpoint_path(name: str, folder: str | Path = "checkpoints") -> Path:
+    """``checkpoints/<name>-<profile>.pt``: runs of different profiles never share a file."""
+    return Path(folder) / f"{name}-{current_profile()}.pt"
+
+
+# ----------------------------------------------------------------------------- state
+
+
+def _rng_state() -> dict:
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _save(path, model, optimizer, scaler, batches, history) -> None:
+    save_checkpoint(
+        {
+            "version": CHECKPOINT_VERSION,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "batches": batches.state_dict() if hasattr(batches, "state_dict") else None,
+            "rng": _rng_state(),
+            "history": history.to_dict(),
+        },
+        path,
+    )
+
+
+def _resume(path, model, optimizer, scaler, batches, device) -> History:
+    state = load_checkpoint(path)
+    if state.get("version") != CHECKPOINT_VERSION or "model" not in state:
+        raise CheckpointError(
+            f"{path} is not a vae_edu training checkpoint; delete it or rename it"
+        )
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        raise CheckpointError(
+            f"{path} was saved for a different model ({' '.join(first[:2])[:300]}); "
+            "delete it, or give this model its own checkpoint path"
+        ) from None
+    optimizer.load_state_dict(state["optimizer"])
+    if scaler is not None and state.get("scaler") is not None:
+        scaler.load_state_dict(state["scaler"])
+    if state.get("batches") is not None and hasattr(batches, "load_state_dict"):
+        batches.load_state_dict(state["batches"])
+    torch.set_rng_state(state["rng"]["cpu"])
+    if "cuda" in state["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    return History.from_dict(state["history"])
