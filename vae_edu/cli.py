@@ -3,6 +3,7 @@
     vae-edu info                      torch, device, profile, where MNIST comes from
     vae-edu execute NOTEBOOK...       re-run notebooks in place in a clean kernel
     vae-edu bench speed               vae_edu's data pipeline vs DataLoader + ToTensor
+    vae-edu bench quality             the course's models against published figures
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ def cmd_bench_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_quality(args: argparse.Namespace) -> int:
+    from .bench.quality import main
+
+    main(data=args.data, device=args.device, compare_example=args.compare_example,
+         only=tuple(args.only or ()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .profiles import PROFILE_NAMES
 
@@ -89,6 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="alternate the two pipelines N times and keep each one's fastest run",
     )
     speed.set_defaults(func=cmd_bench_speed)
+    quality = bench_sub.add_parser(
+        "quality", help="train the course's models under the profile; print published figures"
+    )
+    quality.add_argument("--data", help="folder with the MNIST IDX files (default: $VAE_EDU_DATA)")
+    quality.add_argument("--device", help="force a device (cpu, cuda, mps)")
+    quality.add_argument(
+        "--compare-example", action="store_true",
+        help="also train the PyTorch example's DataLoader loop for the same epochs",
+    )
+    quality.add_argument(
+        "--only", action="append", choices=("vae", "iwae", "ae30", "stacked"),
+        help="run only this part (repeatable)",
+    )
+    quality.set_defaults(func=cmd_bench_quality)
     return parser
 
 

@@ -52,6 +52,15 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     "generic": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
     # the reference MLP VAE (784-400-20); the PyTorch example trains it for 10 epochs
     "vae": {"smoke": _SMOKE, "default": (10, None, None), "full": (200, None, None)},
+    # a VAE on dynamically binarised MNIST, scored by IWAE (published: hundreds of epochs)
+    "vae_binarized": {"smoke": _SMOKE, "default": (10, None, None), "full": (1000, None, None)},
+    # the deep 784-1000-500-250-30 autoencoder of Hinton & Salakhutdinov (2006)
+    "ae_deep": {"smoke": _SMOKE, "default": (10, None, None), "full": (200, None, None)},
+    # greedy layer-wise pretraining of a stacked autoencoder: epochs per layer
+    "stacked_pretrain": {"smoke": _SMOKE, "default": (3, None, None), "full": (30, None, None)},
+    # fine-tuning the pretrained stack with few labels (the labelled set is tiny)
+    "stacked_finetune": {"smoke": (2, 1000, 256), "default": (100, None, None),
+                         "full": (300, None, None)},
 }
 
 

@@ -24,6 +24,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -145,10 +146,12 @@ def _to_batches(data, batch_size: int, shuffle: bool, seed: int):
         return data.batches(batch_size, shuffle=shuffle, seed=seed)
     if isinstance(data, torch.Tensor):
         return Batches(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
-    if isinstance(data, Iterable):
+    # str, dict and numpy arrays are iterable, but never an iterable of batches
+    if isinstance(data, Iterable) and not isinstance(data, (str, bytes, Mapping, np.ndarray)):
         return data
+    hint = "; convert it with torch.from_numpy(array)" if isinstance(data, np.ndarray) else ""
     raise TypeError(
-        f"expected an MNISTSplit, a tensor or Batches to train on, got {type(data).__name__}"
+        f"expected an MNISTSplit, a tensor or Batches to train on, got {type(data).__name__}{hint}"
     )
 
 

@@ -1,0 +1,44 @@
+"""The models of the course, one module per family.
+
+Every model takes images ``x: (B, 1, 28, 28)`` in [0, 1] (or a batch tuple ``(x, y)``)
+and defines ``loss(batch) -> {"loss": ..., <named parts>}``: per-image values averaged
+over the batch, in nats where they are log-likelihoods, ready for
+:func:`vae_edu.train.fit`.
+
+* ``autoencoders``: plain, deep (Hinton & Salakhutdinov), denoising, sparse,
+  contractive and stacked autoencoders;
+* ``vae``: the MLP VAE (Bernoulli or Gaussian decoder, beta) and ``BaseVAE``, the
+  interface all VAEs share (encode, decode, log_likelihood, log_weights, sample);
+* ``conv_vae``: the convolutional VAE;
+* ``cvae``: conditional VAEs, p(x|z,y) and q(z|x,y), MLP and convolutional.
+"""
+
+from .autoencoders import (
+    Autoencoder,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+    StackedAutoencoder,
+    StackedClassifier,
+    deep_autoencoder,
+)
+from .conv_vae import ConvVAE
+from .cvae import CVAE, ConditionalVAE, ConvCVAE, interpolate_attributes
+from .vae import VAE, BaseVAE
+
+__all__ = [
+    "VAE",
+    "BaseVAE",
+    "ConvVAE",
+    "CVAE",
+    "ConvCVAE",
+    "ConditionalVAE",
+    "interpolate_attributes",
+    "Autoencoder",
+    "ContractiveAutoencoder",
+    "DenoisingAutoencoder",
+    "SparseAutoencoder",
+    "StackedAutoencoder",
+    "StackedClassifier",
+    "deep_autoencoder",
+]
