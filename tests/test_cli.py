@@ -90,3 +90,26 @@ def test_bench_speed_prints_its_figures_and_ends_with_speedup(capsys):
     assert re.fullmatch(r"speedup: \d+\.\d\d", lines[-1])
     # the same model from the same weights on the same data: losses are close
     assert abs(float(values["test_nelbo_difference"])) < 10
+
+
+def test_bench_quality_smoke_prints_every_figure(monkeypatch, capsys):
+    """The quality benchmark runs end to end under the smoke profile on the shipped subset."""
+    monkeypatch.setenv("VAE_EDU_PROFILE", "smoke")
+    assert main(["bench", "quality"]) == 0
+    out = capsys.readouterr().out
+    values = {
+        line.split(": ", 1)[0]: float(line.split(": ", 1)[1].split()[0])
+        for line in out.splitlines()
+        if ": " in line and line.split(": ", 1)[0].endswith(("nelbo", "nll", "error"))
+    }
+    assert set(values) == {
+        "vae_test_nelbo", "vae_iwae_nll", "ae30_recon_sq_error", "pca30_recon_sq_error"
+    }
+    assert all(0 < v < 1000 for v in values.values())  # finite, positive nats / errors
+    # PCA with 30 components on MNIST: roughly 14-16 squared error per image
+    assert 10 < values["pca30_recon_sq_error"] < 25
+    assert "profile: smoke" in out
+    for n in (100, 1000):
+        for kind in ("pretrained", "scratch"):
+            line = next(x for x in out.splitlines() if x.startswith(f"stacked_{kind}_acc_{n}:"))
+            assert 0.0 <= float(line.split()[1]) <= 1.0

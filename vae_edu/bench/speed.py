@@ -187,6 +187,9 @@ def main(
             our_runs.append(run_vae_edu(source.path, dev, epochs, seed))
     base_s, base_loss = min(base_runs)
     load_s, ours_s, ours_loss = min(our_runs, key=lambda r: r[1])
+    if repeat > 1:
+        print("baseline_runs_seconds: " + ", ".join(f"{r[0]:.2f}" for r in base_runs))
+        print("vae_edu_runs_seconds: " + ", ".join(f"{r[1]:.2f}" for r in our_runs))
     print(f"baseline_seconds_per_epoch: {base_s:.2f}")
     print(f"baseline_test_nelbo: {base_loss:.2f}")
     print(f"vae_edu_load_seconds: {load_s:.2f}")
