@@ -8,7 +8,7 @@
 
 Notebooks never hard-code epochs or data sizes; they ask for a :class:`Budget`::
 
-    from vae_edu import budget
+    from vae_edu.profiles import budget
     b = budget("vae")            # b.epochs, b.train_size, b.test_size, b.batch_size
 
 so the same cell runs unchanged in CI, on a laptop and on a GPU.

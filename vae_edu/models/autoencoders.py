@@ -115,8 +115,9 @@ def _mlp(sizes: Sequence[int], activation: str, *, last_activation: bool) -> nn.
 class _AutoencoderBase(nn.Module):
     """What all autoencoders here share: input checks, ``forward``, ``reconstruct``, recon.
 
-    A subclass sets ``self.input_dim`` and defines ``encode(x) -> (B, code_dim)`` and
-    ``decode(code) -> logits (B, input_dim)``.
+    A subclass sets ``self.input_dim`` and ``self.encoder`` / ``self.decoder`` (or
+    overrides ``encode(x) -> (B, code_dim)`` and ``decode(code) -> logits (B, input_dim)``);
+    ``loss`` is then the reconstruction NLL, extended by subclasses with a penalty.
     """
 
     input_dim: int = 784
@@ -124,6 +125,20 @@ class _AutoencoderBase(nn.Module):
     def _rows(self, x: Tensor) -> Tensor:
         """Images ``(B, 1, 28, 28)`` or rows ``(B, 784)`` -> rows ``(B, 784)``."""
         return _as_rows(x, self.input_dim, type(self).__name__)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """x: (B, 1, 28, 28) or (B, input_dim) -> code (B, code_dim)."""
+        return self.encoder(self._rows(x))
+
+    def decode(self, code: Tensor) -> Tensor:
+        """code: (B, code_dim) -> logits (B, input_dim); sigmoid gives pixel probabilities."""
+        return self.decoder(code)
+
+    def loss(self, batch) -> dict[str, Tensor]:
+        """Reconstruction NLL in nats per image, averaged over the batch."""
+        x = self._rows(_images(batch))
+        recon = self._recon(self(x), x)
+        return {"loss": recon, "recon": recon}
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, 1, 28, 28) or (B, 784) -> logits (B, 784)."""
@@ -163,20 +178,6 @@ class Autoencoder(_AutoencoderBase):
         self.input_dim, self.code_dim = self.sizes[0], self.sizes[-1]
         self.encoder = _mlp(self.sizes, activation, last_activation=False)  # linear code
         self.decoder = _mlp(self.sizes[::-1], activation, last_activation=False)  # logits
-
-    def encode(self, x: Tensor) -> Tensor:
-        """x: (B, 1, 28, 28) or (B, 784) -> code (B, code_dim), any real values."""
-        return self.encoder(self._rows(x))
-
-    def decode(self, code: Tensor) -> Tensor:
-        """code: (B, code_dim) -> logits (B, 784); sigmoid gives pixel probabilities."""
-        return self.decoder(code)
-
-    def loss(self, batch) -> dict[str, Tensor]:
-        """Reconstruction NLL in nats per image, averaged over the batch."""
-        x = self._rows(_images(batch))
-        recon = self._recon(self(x), x)
-        return {"loss": recon, "recon": recon}
 
 
 def deep_autoencoder(code_dim: int = 2, activation: str = "relu") -> Autoencoder:
@@ -387,20 +388,6 @@ class AutoencoderLayer(_AutoencoderBase):
         self.encoder = nn.Sequential(nn.Linear(d_in, d_out), nn.Sigmoid())
         self.decoder = nn.Linear(d_out, d_in)  # logits of the input
 
-    def encode(self, x: Tensor) -> Tensor:
-        """x: (B, d_in) -> code (B, d_out) in (0, 1)."""
-        return self.encoder(self._rows(x))
-
-    def decode(self, code: Tensor) -> Tensor:
-        """code: (B, d_out) -> logits (B, d_in)."""
-        return self.decoder(code)
-
-    def loss(self, batch) -> dict[str, Tensor]:
-        """Reconstruction NLL of the layer's input, nats per sample."""
-        x = self._rows(_images(batch))
-        recon = self._recon(self(x), x)
-        return {"loss": recon, "recon": recon}
-
 
 class StackedAutoencoder(_AutoencoderBase):
     """A stack of one-hidden-layer autoencoders, trained greedily layer by layer.
@@ -431,12 +418,6 @@ class StackedAutoencoder(_AutoencoderBase):
         for layer in reversed(self.layers[1:]):
             code = torch.sigmoid(layer.decoder(code))  # the code of the layer below
         return self.layers[0].decoder(code)
-
-    def loss(self, batch) -> dict[str, Tensor]:
-        """Reconstruction NLL of the unrolled stack, nats per image."""
-        x = self._rows(_images(batch))
-        recon = self._recon(self(x), x)
-        return {"loss": recon, "recon": recon}
 
     def pretrain(
         self,
