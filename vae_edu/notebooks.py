@@ -247,6 +247,9 @@ def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode, os.stat_result]:
 def _kernel_env(profile: str | None, env: Mapping[str, str] | None) -> dict[str, str]:
     kernel_env = dict(os.environ)
     kernel_env["PYTHONHASHSEED"] = "0"
+    # Figures are stored as Jupyter shows them (the kernel's inline backend); an exported
+    # MPLBACKEND=Agg would silently store notebooks without figures.
+    kernel_env.pop("MPLBACKEND", None)
     # Silences debugpy's "frozen modules" warning that ipykernel prints on Python >= 3.11.
     kernel_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     if env:

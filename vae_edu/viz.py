@@ -1,0 +1,428 @@
+"""The plots of the course notebooks.
+
+Every function takes torch tensors (on any device, with or without gradients) or numpy
+arrays, draws into ``ax`` when you pass one (otherwise it makes its own figure), and
+returns the matplotlib ``Figure``.  Assign the result in a notebook cell, so that Jupyter
+shows the figure once (a bare expression would be shown a second time as the cell's
+value; a trailing ``;`` hides it in Jupyter but not under nbval)::
+
+    fig = show_images(mnist.train.images[:40], title="the first 40 training images")
+    fig = compare_rows({"input": x, "reconstruction": model.reconstruct(x)})
+    fig = scatter_codes(codes, labels, title="2-D codes")
+
+Images are floats in [0, 1] (white digit on black, as in MNIST), in any of these shapes:
+``(N, 1, H, W)``, ``(N, H, W)`` or ``(N, 784)`` (read as 28 x 28) for grey images, and
+``(N, 3, H, W)`` or ``(N, H, W, 3)`` for colour ones.  Values outside [0, 1] are shown
+clipped, with a warning (logits? apply ``torch.sigmoid`` first).
+
+Digits 0-9 always get the same colours, :data:`DIGIT_COLORS`, in every plot.
+Bad input (a wrong shape, NaN or inf values) raises one ``ValueError`` that says what
+was expected and what came.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+__all__ = [
+    "DIGIT_COLORS",
+    "bar_compare",
+    "compare_rows",
+    "histogram",
+    "image_grid",
+    "plot_history",
+    "scatter_codes",
+    "show_filters",
+    "show_images",
+]
+
+#: The colour of digit ``d`` is ``DIGIT_COLORS[d]``: the 10 colours of 'tab10' (RGBA).
+DIGIT_COLORS: tuple[tuple[float, float, float, float], ...] = tuple(
+    tuple(float(c) for c in matplotlib.colormaps["tab10"](d)) for d in range(10)
+)
+
+#: The value of the gaps between tiles in :func:`image_grid`: white.
+PAD_VALUE = 1.0
+
+_TILE_INCHES = 0.6  # the size of one image in a figure made here
+_IMAGE_SHAPES = "(N, 1, H, W), (N, H, W), (N, 784), (N, 3, H, W) or (N, H, W, 3)"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _to_numpy(x, name: str) -> np.ndarray:
+    """A tensor (any device, any float dtype, with or without grad) or array -> numpy."""
+    if hasattr(x, "detach"):  # a torch tensor; torch is not imported just for this
+        x = x.detach().cpu()
+        if x.is_floating_point() and x.element_size() < 4:
+            x = x.float()  # bfloat16 has no numpy twin, float16 a slow one
+        x = x.numpy()
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name}: expected a tensor or numpy array, got {type(x).__name__}"
+        ) from err
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    if a.dtype.kind in "fc" and not np.isfinite(a).all():
+        bad = int((~np.isfinite(a)).sum())
+        raise ValueError(
+            f"{name}: expected finite values, got {bad} NaN or inf of {a.size}; "
+            "did the training diverge?"
+        )
+
+
+def _as_images(images, name: str = "images") -> np.ndarray:
+    """Images in any accepted shape -> ``(N, H, W)`` (grey) or ``(N, H, W, 3)`` (colour)."""
+    a = _to_numpy(images, name)
+    if a.dtype == bool:
+        a = a.astype(np.float32)
+    if a.dtype.kind not in "f":
+        hint = "; divide by 255 first" if a.dtype.kind in "iu" else ""
+        raise ValueError(f"{name}: expected float images in [0, 1], got dtype {a.dtype}{hint}")
+    shape = a.shape
+    if a.ndim == 2 and shape[1] == 784:
+        a = a.reshape(-1, 28, 28)
+    elif a.ndim == 3 and shape[-1] != 3:
+        pass  # (N, H, W), grey
+    elif a.ndim == 4 and shape[1] == 1:
+        a = a[:, 0]
+    elif a.ndim == 4 and shape[1] == 3:
+        a = a.transpose(0, 2, 3, 1)
+    elif a.ndim == 4 and shape[-1] in (1, 3):
+        a = a[..., 0] if shape[-1] == 1 else a
+    else:
+        hint = "; for one image pass image[None]" if a.ndim in (2, 3) else ""
+        raise ValueError(f"{name}: expected images of shape {_IMAGE_SHAPES}, got {shape}{hint}")
+    if len(a) == 0:
+        raise ValueError(f"{name}: expected at least one image, got shape {shape}")
+    _check_finite(a, name)
+    return a
+
+
+def _warn_outside_unit(a: np.ndarray, name: str) -> None:
+    low, high = float(a.min()), float(a.max())
+    if low < -0.01 or high > 1.01:
+        warnings.warn(
+            f"{name}: values from {low:.3g} to {high:.3g} are shown clipped to [0, 1]; "
+            "for logits apply torch.sigmoid, for 0-255 pixels divide by 255",
+            stacklevel=3,
+        )
+
+
+def _tile(a: np.ndarray, ncol: int, padding: int, pad_value: float) -> np.ndarray:
+    """``(N, H, W[, 3])`` -> one image of ``ncol`` columns; empty cells get ``pad_value``."""
+    n, h, w = a.shape[:3]
+    nrows = math.ceil(n / ncol)
+    out_shape = (nrows * (h + padding) + padding, ncol * (w + padding) + padding, *a.shape[3:])
+    out = np.full(out_shape, pad_value, dtype=np.result_type(a.dtype, np.float32))
+    for i, image in enumerate(a):
+        top = padding + (i // ncol) * (h + padding)
+        left = padding + (i % ncol) * (w + padding)
+        out[top : top + h, left : left + w] = image
+    return out
+
+
+def _check_positive(value: int, name: str) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _axes(ax, figsize) -> tuple[Figure, plt.Axes]:
+    """``ax`` and its figure, or a new figure with one axes."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        return fig, ax
+    return _root_figure(ax), ax
+
+
+def _root_figure(ax) -> Figure:
+    fig = ax.figure
+    return getattr(fig, "figure", None) or fig  # an axes in a SubFigure: the whole figure
+
+
+def _imshow(ax, grid: np.ndarray, cmap: str = "gray") -> None:
+    """Show one image (grey with ``cmap`` from 0 = black to 1 = white, or RGB), no ticks."""
+    if grid.ndim == 3:
+        grid = np.clip(grid, 0.0, 1.0)
+    ax.imshow(grid, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def image_grid(images, nrow: int = 10, padding: int = 2, *, pad_value: float = PAD_VALUE):
+    """Tile images into one picture, like ``torchvision.utils.make_grid``.
+
+    Args:
+        images: ``N`` images, ``(N, 1, H, W)``, ``(N, H, W)``, ``(N, 784)`` (28 x 28),
+            ``(N, 3, H, W)`` or ``(N, H, W, 3)``.
+        nrow: images per row (the grid has ``ceil(N / nrow)`` rows).
+        padding: pixels of gap between the tiles and around the border.
+        pad_value: the value of the gaps and of empty cells: 1.0 (white) by default,
+            so the tiles of black-background MNIST digits stand apart.
+
+    Returns:
+        A numpy array ``(R * (H + padding) + padding, C * (W + padding) + padding)`` for
+        grey images, with a trailing ``3`` for colour ones, where ``C = min(nrow, N)``
+        and ``R = ceil(N / C)``.  Values are copied unchanged (not clipped).
+    """
+    _check_positive(nrow, "nrow")
+    if not isinstance(padding, (int, np.integer)) or padding < 0:
+        raise ValueError(f"padding must be a non-negative int, got {padding!r}")
+    a = _as_images(images)
+    return _tile(a, min(nrow, len(a)), int(padding), pad_value)
+
+
+def show_images(
+    images, nrow: int = 10, title: str | None = None, ax=None, figsize=None, padding: int = 2
+) -> Figure:
+    """Show images in a grid (see :func:`image_grid` for the shapes): grey from 0 (black)
+    to 1 (white), no ticks.  ``padding=0`` shows e.g. a latent manifold seamlessly."""
+    a = _as_images(images)
+    _warn_outside_unit(a, "show_images")
+    grid = image_grid(a, nrow=nrow, padding=padding)
+    if figsize is None:
+        ncol, nrows = min(nrow, len(a)), math.ceil(len(a) / min(nrow, len(a)))
+        height = max(1.0, nrows * _TILE_INCHES) + 0.3 * bool(title)
+        figsize = (max(2.0, ncol * _TILE_INCHES), height)
+    fig, ax = _axes(ax, figsize)
+    _imshow(ax, grid)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def compare_rows(
+    rows: Mapping[str, object], n: int = 10, title: str | None = None, figsize=None
+) -> Figure:
+    """One row of images per entry, labelled on the left by its key.
+
+    Args:
+        rows: e.g. ``{"clean": x, "noisy": x_noisy, "denoised": x_hat}``, each a batch of
+            images in any shape :func:`image_grid` takes (they may differ per row).
+        n: how many images of each row to show (the first ``n``); a row with fewer
+            images leaves its last cells white.
+
+    Returns:
+        A figure with ``len(rows)`` axes, top to bottom in the order of ``rows``.
+    """
+    if not isinstance(rows, Mapping) or not rows:
+        raise ValueError(
+            "compare_rows: expected a non-empty dict {label: images}, "
+            f"got {type(rows).__name__}{' (empty)' if isinstance(rows, Mapping) else ''}"
+        )
+    _check_positive(n, "n")
+    grids = {}
+    for label, images in rows.items():
+        a = _as_images(images, f"compare_rows[{label!r}]")[:n]
+        _warn_outside_unit(a, f"compare_rows[{label!r}]")
+        grids[label] = _tile(a, n, 2, PAD_VALUE)
+    if figsize is None:
+        figsize = (n * _TILE_INCHES + 1.5, len(rows) * (_TILE_INCHES + 0.1) + 0.4 * bool(title))
+    fig, axes = plt.subplots(len(rows), 1, figsize=figsize, squeeze=False, layout="constrained")
+    for ax, (label, grid) in zip(axes[:, 0], grids.items(), strict=True):
+        _imshow(ax, grid)
+        ax.set_ylabel(str(label), rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def show_filters(weight, n: int = 64, nrow: int = 8, title: str | None = None, ax=None) -> Figure:
+    """Show the first ``n`` rows of a weight matrix ``(H, 784)`` as 28 x 28 images.
+
+    ``weight`` is e.g. ``encoder_layer.weight`` of an ``nn.Linear(784, H)``: row ``h`` holds
+    what hidden unit ``h`` responds to.  Each filter is scaled to its OWN min/max, so
+    its smallest weight is black and its largest white (a constant filter is grey);
+    compare patterns, not brightness, between filters.
+    """
+    w = _to_numpy(weight, "show_filters")
+    if w.ndim != 2 or w.shape[1] != 784:
+        hint = "; for a decoder's nn.Linear(H, 784) pass weight.T" if w.shape[:1] == (784,) else ""
+        raise ValueError(f"show_filters: expected a weight of shape (H, 784), got {w.shape}{hint}")
+    _check_positive(n, "n")
+    _check_finite(w, "show_filters")
+    w = w[:n].astype(np.float32)
+    low, high = w.min(axis=1, keepdims=True), w.max(axis=1, keepdims=True)
+    span = high - low
+    scaled = np.where(span > 0, (w - low) / np.where(span > 0, span, 1.0), 0.5)
+    return show_images(scaled, nrow=nrow, title=title, ax=ax)
+
+
+# ----------------------------------------------------------------------------- codes
+
+
+def scatter_codes(
+    codes,
+    labels=None,
+    ax=None,
+    title: str | None = None,
+    s: float = 4,
+    alpha: float = 0.6,
+    legend: bool = True,
+    equal_aspect: bool = False,
+) -> Figure:
+    """Scatter 2-D codes ``(N, 2)``, coloured by their digit labels ``(N,)`` in 0..9.
+
+    One scatter (``PathCollection``) per digit present, in the colour
+    ``DIGIT_COLORS[digit]``, so the same digit has the same colour in every plot.
+    ``labels=None`` draws all points in one grey scatter.  Codes of more than two
+    dimensions must be reduced first (PCA or t-SNE).
+    """
+    z = _to_numpy(codes, "scatter_codes: codes")
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(
+            f"scatter_codes: expected 2-D codes of shape (N, 2), got {z.shape}; reduce them "
+            "first, e.g. sklearn.decomposition.PCA(2).fit_transform(codes) or "
+            "sklearn.manifold.TSNE(2).fit_transform(codes)"
+        )
+    _check_finite(z, "scatter_codes: codes")
+    fig, ax = _axes(ax, (5, 5))
+    if labels is None:
+        ax.scatter(z[:, 0], z[:, 1], s=s, alpha=alpha, color="0.4")
+    else:
+        y = _to_numpy(labels, "scatter_codes: labels")
+        if y.shape != (len(z),):
+            raise ValueError(
+                f"scatter_codes: expected labels of shape ({len(z)},) for codes {z.shape}, "
+                f"got {y.shape}"
+            )
+        if y.size and (y.dtype.kind not in "iu" or y.min() < 0 or y.max() > 9):
+            raise ValueError(
+                f"scatter_codes: expected integer digit labels in 0..9, got dtype {y.dtype} "
+                f"with values {y.min()}..{y.max()}"
+            )
+        for digit in np.unique(y):
+            mine = y == digit
+            ax.scatter(
+                z[mine, 0],
+                z[mine, 1],
+                s=s,
+                alpha=alpha,
+                color=DIGIT_COLORS[digit],
+                label=str(digit),
+            )
+        if legend:
+            shown = ax.legend(title="digit", markerscale=6 / max(s, 1) ** 0.5, fontsize="small")
+            for handle in shown.legend_handles:
+                handle.set_alpha(1.0)
+    if equal_aspect:
+        ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def plot_history(
+    history, parts: Sequence[str] | str = ("loss",), ax=None, title: str | None = None
+) -> Figure:
+    """Curves of loss parts over the epochs of a :class:`vae_edu.train.History`.
+
+    One line per (split, part), labelled e.g. "train loss" and "test kl": the same colour
+    for one part, solid for train and dashed for test.  The x axis is the epoch, from 1.
+
+    Raises:
+        KeyError: a part the history does not have (the message lists the ones it has).
+    """
+    if isinstance(parts, str):
+        parts = (parts,)
+    if isinstance(history, Mapping):  # History.to_dict()
+        splits = {"train": history.get("train", []), "test": history.get("test", [])}
+    else:
+        splits = {"train": history.train, "test": history.test}
+    if not splits["train"] and not splits["test"]:
+        raise ValueError("plot_history: expected a history with at least one epoch, got none")
+    available = list(dict.fromkeys(k for rows in splits.values() for row in rows for k in row))
+    for part in parts:
+        if part not in available:
+            raise KeyError(f"no loss part {part!r} in the history; the parts are {available}")
+    fig, ax = _axes(ax, (6, 4))
+    for i, part in enumerate(parts):
+        for split, style in (("train", "-"), ("test", "--")):
+            rows = splits[split]
+            if rows:
+                epochs = np.arange(1, len(rows) + 1)
+                values = [row.get(part, np.nan) for row in rows]
+                ax.plot(
+                    epochs,
+                    values,
+                    style,
+                    marker="o",
+                    markersize=3,
+                    color=f"C{i}",
+                    label=f"{split} {part}",
+                )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(parts[0] if len(parts) == 1 else "value")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def histogram(
+    values, bins: int = 50, ax=None, title: str | None = None, xlabel: str | None = None
+) -> Figure:
+    """A histogram of ``values`` (any shape; all entries count), y axis = count."""
+    v = _to_numpy(values, "histogram").ravel()
+    if v.size == 0:
+        raise ValueError("histogram: expected at least one value, got none")
+    _check_finite(v, "histogram")
+    fig, ax = _axes(ax, (5, 3.5))
+    ax.hist(v, bins=bins, color="C0")
+    ax.set_ylabel("count")
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def bar_compare(
+    values: Mapping[str, float],
+    ax=None,
+    title: str | None = None,
+    ylabel: str | None = None,
+    fmt: str = "{:.3g}",
+) -> Figure:
+    """One labelled bar per entry of ``values`` (e.g. ``{"pretrained": 0.97, "scratch":
+    0.91}``), with its value written on the bar (``fmt``, e.g. ``"{:.1%}"``)."""
+    if not isinstance(values, Mapping) or not values:
+        raise ValueError(
+            f"bar_compare: expected a non-empty dict {{label: number}}, got {values!r}"
+        )
+    try:
+        heights = [float(v) for v in values.values()]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"bar_compare: expected numbers as values, got {values!r}") from err
+    _check_finite(np.asarray(heights), "bar_compare")
+    fig, ax = _axes(ax, (max(3.0, 1.2 * len(values) + 1), 3.5))
+    labels = [str(k) for k in values]
+    bars = ax.bar(labels, heights, color=[f"C{i % 10}" for i in range(len(labels))])
+    ax.bar_label(bars, labels=[fmt.format(h) for h in heights], padding=2)
+    ax.margins(y=0.15)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return fig
