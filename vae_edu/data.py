@@ -281,7 +281,7 @@ def network_reachable(address=DOWNLOAD_PROBE, timeout: float = PROBE_SECONDS) ->
         try:
             with socket.create_connection(address, timeout=timeout):
                 result.append(True)
-        except OSError:
+        except Exception:  # noqa: BLE001 - whatever fails, the answer is "no network"
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)
