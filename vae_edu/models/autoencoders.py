@@ -294,14 +294,6 @@ class SparseAutoencoder(_AutoencoderBase):
         self.encoder = _mlp(self.sizes, "sigmoid", last_activation=True)  # codes in (0, 1)
         self.decoder = _mlp(self.sizes[::-1], "sigmoid", last_activation=False)  # logits
 
-    def encode(self, x: Tensor) -> Tensor:
-        """x: (B, 1, 28, 28) or (B, 784) -> sigmoid code activations (B, H) in (0, 1)."""
-        return self.encoder(self._rows(x))
-
-    def decode(self, code: Tensor) -> Tensor:
-        """code: (B, H) -> logits (B, 784)."""
-        return self.decoder(code)
-
     @torch.no_grad()
     def hidden(self, x: Tensor) -> Tensor:
         """The code activations (B, H), without gradients: histogram them."""
@@ -347,14 +339,6 @@ class ContractiveAutoencoder(_AutoencoderBase):
         self.input_dim, self.code_dim, self.lam = input_dim, hidden, lam
         self.encoder = nn.Sequential(nn.Linear(input_dim, hidden), nn.Sigmoid())
         self.decoder = nn.Linear(hidden, input_dim)
-
-    def encode(self, x: Tensor) -> Tensor:
-        """x: (B, 1, 28, 28) or (B, 784) -> h (B, H) in (0, 1)."""
-        return self.encoder(self._rows(x))
-
-    def decode(self, code: Tensor) -> Tensor:
-        """h: (B, H) -> logits (B, 784)."""
-        return self.decoder(code)
 
     @torch.no_grad()
     def jacobian_norm(self, x: Tensor) -> Tensor:
