@@ -56,6 +56,12 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     "vae_binarized": {"smoke": _SMOKE, "default": (10, None, None), "full": (1000, None, None)},
     # a small MLP autoencoder (784-256-32), lectures 01-02
     "ae": {"smoke": _SMOKE, "default": (10, None, None), "full": (50, None, None)},
+    # the denoising autoencoder of lecture 02 (one model per corruption type)
+    "denoising": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
+    # the sparse autoencoders of lecture 03 (KL and L1 penalties)
+    "sparse": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
+    # the contractive autoencoder of lecture 04
+    "contractive": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
     # the deep 784-1000-500-250-30 autoencoder of Hinton & Salakhutdinov (2006)
     "ae_deep": {"smoke": _SMOKE, "default": (10, None, None), "full": (200, None, None)},
     # greedy layer-wise pretraining of a stacked autoencoder: epochs per layer
