@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from .data import MNISTSplit
+from .train import evaluation_mode, model_device
 
 __all__ = [
     "code_accuracy",
@@ -40,29 +40,8 @@ CHUNK_FLOATS = 2**24
 # ----------------------------------------------------------------------------- helpers
 
 
-def _device(model) -> torch.device | None:
-    if isinstance(model, nn.Module):
-        for t in (*model.parameters(), *model.buffers()):
-            return t.device
-    return None
-
-
 def _is_conditional(model) -> bool:
     return bool(getattr(model, "conditional", False))
-
-
-@contextmanager
-def _evaluating(model):
-    """Eval mode and no gradients inside; the model's mode is restored afterwards."""
-    was_training = getattr(model, "training", None)
-    if isinstance(model, nn.Module):
-        model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        if was_training is not None:
-            model.train(was_training)
 
 
 def _batches(model, data, batch_size: int) -> Iterator[tuple[Tensor, Tensor | None]]:
@@ -91,7 +70,7 @@ def _batches(model, data, batch_size: int) -> Iterator[tuple[Tensor, Tensor | No
         )
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
-    device = _device(model) or images.device
+    device = model_device(model) or images.device
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size].to(device)
         y = labels[start : start + batch_size].to(device) if conditional else None
@@ -132,7 +111,7 @@ def negative_elbo(
         ``{"loss", "recon", "kl"}`` in nats per image.
     """
     sums, count = torch.zeros(2, dtype=torch.float64), 0
-    with _evaluating(model):
+    with evaluation_mode(model):
         for x, y in _batches(model, data, batch_size):
             recon, kl = model.elbo_terms(x, y, n_samples=n_samples, generator=generator)
             sums += torch.stack([recon.sum(), kl.sum()]).double().cpu()
@@ -170,14 +149,14 @@ def iwae_nll(
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"iwae_nll: k must be an int >= 1, got {k!r}")
-    device = _device(model) or x.device
+    device = model_device(model) or x.device
     x = x.to(device)
     if chunk is None:
         chunk = max(1, CHUNK_FLOATS // max(1, x.numel()))
     if not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"iwae_nll: chunk must be a positive int, got {chunk!r}")
     log_sum = None  # log sum_i w_i over the chunks so far, (B,)
-    with _evaluating(model):
+    with evaluation_mode(model):
         for start in range(0, k, chunk):
             lw = model.log_weights(x, y, k=min(chunk, k - start), generator=generator)  # (m, B)
             part = torch.logsumexp(lw, dim=0)
@@ -230,7 +209,7 @@ def reconstruction_sq_error(
     """
     has_method = hasattr(model_or_fn, "reconstruct")
     total, count = 0.0, 0
-    with _evaluating(model_or_fn):
+    with evaluation_mode(model_or_fn):
         for x, y in _batches(model_or_fn, data, batch_size):
             if not has_method:
                 x_hat = model_or_fn(x)
@@ -289,7 +268,7 @@ def encode_split(model, data, batch_size: int = 500) -> Tensor:
     the first element when it returns a tuple: mu for a VAE, the code for an autoencoder.
     """
     codes = []
-    with _evaluating(model):
+    with evaluation_mode(model):
         for x, y in _batches(model, data, batch_size):
             out = model.encode(x, y) if y is not None else model.encode(x)
             code = out[0] if isinstance(out, (tuple, list)) else out
@@ -335,7 +314,7 @@ def sample_grid(model, n: int, y=None, *, generator: torch.Generator | None = No
     """
     if _is_conditional(model) and y is None:
         y = torch.arange(n) % model.y_dim
-    with _evaluating(model):
+    with evaluation_mode(model):
         return model.sample(n, y, generator=generator)
 
 
@@ -359,7 +338,7 @@ def latent_traversal(model, z0: Tensor, dim: int, values: Sequence[float] | Tens
     values = torch.as_tensor(values, dtype=z0.dtype).reshape(-1)
     z = z0.repeat(len(values), 1)  # (V, Z)
     z[:, dim] = values
-    with _evaluating(model):
+    with evaluation_mode(model):
         return model.decode_images(z, y)
 
 
@@ -380,5 +359,5 @@ def manifold_grid(model, n: int = 15, span: float = 3.0, y=None) -> Tensor:
     z1 = coords.repeat(n)  # columns: left to right
     z2 = coords.flip(0).repeat_interleave(n)  # rows: top to bottom
     z = torch.stack([z1, z2], dim=1)  # (n * n, 2)
-    with _evaluating(model):
+    with evaluation_mode(model):
         return model.decode_images(z, y)

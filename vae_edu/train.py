@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,33 +177,49 @@ def evaluate(
 
     The loss is computed exactly as in training (a VAE still samples z), without gradients.
     """
-    device = pick_device(device) if device is not None else _model_device(model)
+    device = (
+        pick_device(device) if device is not None
+        else model_device(model, default=torch.device("cpu"))
+    )
     batches = _to_batches(data, batch_size, shuffle=False, seed=0)
     loss_fn = loss_fn or (lambda m, b: m.loss(b))
-    was_training = model.training
-    model.eval()
     total, names, count = None, None, 0
-    try:
-        with torch.no_grad():
-            for batch in batches:
-                batch = tuple(t.to(device) for t in batch)
-                parts = _as_parts(loss_fn(model, batch), "the loss")
-                n = len(batch[0])
-                values = torch.stack([v.detach().float() for v in parts.values()]) * n
-                total = values if total is None else total + values
-                names, count = list(parts), count + n
-    finally:
-        model.train(was_training)
+    with evaluation_mode(model):
+        for batch in batches:
+            batch = tuple(t.to(device) for t in batch)
+            parts = _as_parts(loss_fn(model, batch), "the loss")
+            n = len(batch[0])
+            values = torch.stack([v.detach().float() for v in parts.values()]) * n
+            total = values if total is None else total + values
+            names, count = list(parts), count + n
     if total is None:
         raise ValueError("evaluate got no batches: the data is empty")
     return dict(zip(names, (total / count).tolist(), strict=True))
 
 
-def _model_device(model: torch.nn.Module) -> torch.device:
+@contextmanager
+def evaluation_mode(model):
+    """Eval mode and no gradients inside; the model's previous mode is restored afterwards.
+
+    ``model`` may also be a plain function (then only gradients are switched off).
+    """
+    was_training = getattr(model, "training", None)
+    if isinstance(model, torch.nn.Module):
+        model.eval()
     try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
+        with torch.no_grad():
+            yield
+    finally:
+        if was_training is not None:
+            model.train(was_training)
+
+
+def model_device(model, default: torch.device | None = None) -> torch.device | None:
+    """The device of the model's first parameter or buffer; ``default`` when it has none."""
+    if isinstance(model, torch.nn.Module):
+        for t in (*model.parameters(), *model.buffers()):
+            return t.device
+    return default
 
 
 def fit(

@@ -40,7 +40,7 @@ from ..losses import (
     l1_activity_penalty,
     sparse_kl_penalty,
 )
-from ..train import History, fit
+from ..train import History, evaluation_mode, fit, model_device
 
 __all__ = [
     "ACTIVATIONS",
@@ -496,8 +496,9 @@ class StackedClassifier(nn.Module):
 
 def accuracy(model: nn.Module, split: MNISTSplit, batch_size: int = 1000) -> float:
     """Fraction of the images of ``split`` that ``model.predict`` classifies correctly."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     correct = 0
-    for x, labels in split.batches(batch_size, shuffle=False):
-        correct += (model.predict(x.to(device)) == labels.to(device)).sum().item()
+    with evaluation_mode(model):
+        for x, labels in split.batches(batch_size, shuffle=False):
+            correct += (model.predict(x.to(device)) == labels.to(device)).sum().item()
     return correct / len(split)
