@@ -317,6 +317,20 @@ def test_contractive_closed_form_matches_per_sample_jacobian():
     torch.testing.assert_close(auto, closed)
 
 
+def test_encoder_jacobian_matches_per_sample_autograd():
+    torch.manual_seed(2)
+    mlp = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3)).double()
+    x = torch.randn(4, 5, dtype=torch.float64)
+    jac = L.encoder_jacobian(mlp, x)
+    assert jac.shape == (4, 3, 5)
+    for b in range(4):
+        ref = torch.autograd.functional.jacobian(lambda v: mlp(v.unsqueeze(0))[0], x[b])
+        torch.testing.assert_close(jac[b], ref)
+    # rows are outputs, columns inputs: a transposed Jacobian would fail here
+    linear = nn.Linear(5, 3).double()
+    torch.testing.assert_close(L.encoder_jacobian(linear, x)[0], linear.weight)
+
+
 def test_contractive_closed_form_hand_computed():
     w = torch.tensor([[1.0, 2.0], [3.0, 0.0]])  # squared row norms 5 and 9
     h = torch.tensor([[0.5, 0.5], [0.75, 0.25]])  # slopes h(1-h): 0.25 and 0.1875

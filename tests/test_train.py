@@ -133,6 +133,16 @@ def test_fit_without_test_split_has_no_test_rows():
     assert history.series("loss", "test") == []
 
 
+def test_fit_trains_inside_a_no_grad_block():
+    """A notebook cell may run under torch.no_grad(); fit must still train."""
+    torch.manual_seed(0)
+    model = VAE(784, 16, 2)
+    before = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        fit(model, torch.rand(64, 1, 28, 28), epochs=1, batch_size=32, **QUIET)
+    assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
+
+
 def test_epoch_values_are_exact_per_sample_means_with_a_short_last_batch():
     data = arange_data(300)  # batches of 128, 128 and 44: a mean of batch means is 177.5
     batches = Batches(data, batch_size=128, shuffle=False)

@@ -226,6 +226,19 @@ def test_plot_history_one_line_per_split_and_part():
     assert ax.get_xlabel() == "epoch" and ax.get_title() == "ELBO"
 
 
+def test_plot_history_compares_models_on_one_axes_in_new_colours():
+    fig, ax = plt.subplots()
+    plot_history(history(), parts="recon", ax=ax, label="plain")
+    plot_history(history(), parts="recon", ax=ax, label="sparse")
+    lines = ax.get_lines()
+    assert [ln.get_label() for ln in lines] == [
+        "plain train recon", "plain test recon", "sparse train recon", "sparse test recon"
+    ]
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert lines[2].get_color() == lines[3].get_color()
+    plt.close(fig)
+
+
 def test_plot_history_train_only_and_a_dict():
     h = History([{"loss": 1.0}], [], [1.0])
     assert [ln.get_label() for ln in plot_history(h).axes[0].get_lines()] == ["train loss"]

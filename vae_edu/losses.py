@@ -34,6 +34,7 @@ __all__ = [
     "check_same_shape",
     "contractive_penalty_autograd",
     "contractive_penalty_sigmoid",
+    "encoder_jacobian",
     "gaussian_nll",
     "gaussian_nll_from_mse",
     "iwae_bound",
@@ -547,8 +548,26 @@ def contractive_penalty_autograd(encoder: Callable[[Tensor], Tensor], x: Tensor)
         Scalar tensor: the penalty averaged over the batch.
     """
 
+    jac = encoder_jacobian(encoder, x)  # (B, H, *x.shape[1:])
+    return _sum_per_sample(jac**2).mean()
+
+
+def encoder_jacobian(encoder: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """The Jacobian ``d encoder(x_b) / d x_b`` of each sample, exact, with autograd.
+
+    ``torch.func.jacrev`` vectorised over the batch with ``torch.func.vmap``; each sample
+    is passed to ``encoder`` as a batch of one (see :func:`contractive_penalty_autograd`
+    for the layers that cannot be used this way).
+
+    Args:
+        encoder: module or function mapping ``(B, D)`` to ``(B, H)``, returning one tensor.
+        x: inputs, shape ``(B, D)``.
+
+    Returns:
+        ``(B, H, D)``: entry ``[b, j, i]`` is ``d h_j / d x_i`` at sample ``b``.
+    """
+
     def encode_one(x_one: Tensor) -> Tensor:
         return encoder(x_one.unsqueeze(0)).squeeze(0)  # (D,) -> (H,)
 
-    jac = torch.func.vmap(torch.func.jacrev(encode_one))(x)  # (B, H, D)
-    return _sum_per_sample(jac**2).mean()
+    return torch.func.vmap(torch.func.jacrev(encode_one))(x)

@@ -222,6 +222,7 @@ def model_device(model, default: torch.device | None = None) -> torch.device | N
     return default
 
 
+@torch.enable_grad()  # trains even when called inside torch.no_grad()
 def fit(
     model: torch.nn.Module,
     train,

@@ -333,12 +333,18 @@ def scatter_codes(
 
 
 def plot_history(
-    history, parts: Sequence[str] | str = ("loss",), ax=None, title: str | None = None
+    history,
+    parts: Sequence[str] | str = ("loss",),
+    ax=None,
+    title: str | None = None,
+    label: str | None = None,
 ) -> Figure:
     """Curves of loss parts over the epochs of a :class:`vae_edu.train.History`.
 
     One line per (split, part), labelled e.g. "train loss" and "test kl": the same colour
     for one part, solid for train and dashed for test.  The x axis is the epoch, from 1.
+    To compare models on one ``ax``, call it once per model with ``label="plain"`` etc.:
+    the labels get that prefix and each call continues with colours not used on ``ax``.
 
     Raises:
         KeyError: a part the history does not have (the message lists the ones it has).
@@ -356,6 +362,8 @@ def plot_history(
         if part not in available:
             raise KeyError(f"no loss part {part!r} in the history; the parts are {available}")
     fig, ax = _axes(ax, (6, 4))
+    offset = len({line.get_color() for line in ax.get_lines()})  # colours already on ax
+    prefix = f"{label} " if label else ""
     for i, part in enumerate(parts):
         for split, style in (("train", "-"), ("test", "--")):
             rows = splits[split]
@@ -368,8 +376,8 @@ def plot_history(
                     style,
                     marker="o",
                     markersize=3,
-                    color=f"C{i}",
-                    label=f"{split} {part}",
+                    color=f"C{offset + i}",
+                    label=f"{prefix}{split} {part}",
                 )
     ax.set_xlabel("epoch")
     ax.set_ylabel(parts[0] if len(parts) == 1 else "value")
