@@ -4,6 +4,7 @@
     vae-edu execute NOTEBOOK...       re-run notebooks in place in a clean kernel
     vae-edu bench speed               vae_edu's data pipeline vs DataLoader + ToTensor
     vae-edu bench quality             the course's models against published figures
+    vae-edu bench widgets             milliseconds per update of the notebook widgets
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def cmd_bench_quality(args: argparse.Namespace) -> int:
 
     main(data=args.data, device=args.device, compare_example=args.compare_example,
          only=tuple(args.only or ()))
+    return 0
+
+
+def cmd_bench_widgets(args: argparse.Namespace) -> int:
+    from .bench.widgets import main
+
+    main(device=args.device, updates=args.updates)
     return 0
 
 
@@ -112,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this part (repeatable)",
     )
     quality.set_defaults(func=cmd_bench_quality)
+    widget_bench = bench_sub.add_parser(
+        "widgets", help="milliseconds per update of the widgets of lectures 06-08"
+    )
+    widget_bench.add_argument("--device", help="force a device (cpu, cuda, mps)")
+    widget_bench.add_argument(
+        "--updates", type=int, default=200, help="slider moves timed per widget (default 200)"
+    )
+    widget_bench.set_defaults(func=cmd_bench_widgets)
     return parser
 
 
