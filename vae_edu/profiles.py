@@ -69,6 +69,9 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     # fine-tuning the pretrained stack with few labels (the labelled set is tiny)
     "stacked_finetune": {"smoke": (2, 1000, 256), "default": (100, None, None),
                          "full": (300, None, None)},
+    # end-to-end fine-tuning of the unrolled, pretrained deep autoencoder (lecture 05)
+    "stacked_finetune_ae": {"smoke": _SMOKE, "default": (2, None, None),
+                            "full": (30, None, None)},
 }
 
 
