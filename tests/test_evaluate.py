@@ -26,6 +26,7 @@ from vae_edu.evaluate import (
 )
 from vae_edu.losses import iwae_bound, kl_std_normal
 from vae_edu.models.cvae import CVAE
+from vae_edu.models.linear_gaussian import LinearGaussianVAE
 from vae_edu.models.vae import VAE, BaseVAE
 from vae_edu.train import fit
 
@@ -54,53 +55,29 @@ def small_vae(latent_dim: int = 4, **kwargs) -> VAE:
 D, SIGMA = 5, 0.5
 
 
-class LinearGaussian(BaseVAE):
-    """p(z) = N(0, I), p(x|z) = N(Wz + b, SIGMA^2 I): log p(x) = log N(x | b, WW^T + SIGMA^2 I).
-
-    W has orthogonal columns, so the exact posterior is a diagonal Gaussian:
-    var_j = 1 / (1 + |W_j|^2 / SIGMA^2), mu = (x - b) W var / SIGMA^2.  ``shift`` and
-    ``widen`` move q away from it (added to mu and to log var).
-    """
-
-    def __init__(self, shift: float = 0.0, widen: float = 0.0):
-        super().__init__(2, data_shape=(D,), likelihood="gaussian", sigma=SIGMA)
-        g = gen(0)
-        q, _ = torch.linalg.qr(torch.randn(D, 2, generator=g, dtype=torch.float64))
-        self.register_buffer("W", q * torch.tensor([2.0, 0.7], dtype=torch.float64))
-        self.register_buffer("b", torch.randn(D, generator=g, dtype=torch.float64))
-        self.shift, self.widen = shift, widen
-
-    def log_px(self, x: torch.Tensor) -> torch.Tensor:
-        cov = self.W @ self.W.T + SIGMA**2 * torch.eye(D, dtype=torch.float64)
-        return torch.distributions.MultivariateNormal(self.b, cov).log_prob(x)
-
-    def encode(self, x):
-        var = 1 / (1 + (self.W**2).sum(0) / SIGMA**2)  # (2,)
-        mu = (x - self.b) @ self.W * var / SIGMA**2  # (B, 2)
-        return mu + self.shift, (var.log() + self.widen).expand_as(mu)
-
-    def decode(self, z):
-        return z @ self.W.T + self.b
+def linear_gaussian(shift: float = 0.0, widen: float = 0.0) -> LinearGaussianVAE:
+    """p(z) = N(0, I), p(x|z) = N(Wz + b, SIGMA^2 I), q = the exact posterior moved away."""
+    return LinearGaussianVAE(D, 2, SIGMA, shift=shift, widen=widen)
 
 
-def linear_gaussian_data(model: LinearGaussian, n: int = 8) -> torch.Tensor:
+def linear_gaussian_data(model: LinearGaussianVAE, n: int = 8) -> torch.Tensor:
     g = gen(3)
     z = torch.randn(n, 2, generator=g, dtype=torch.float64)
     return model.decode(z) + SIGMA * torch.randn(n, D, generator=g, dtype=torch.float64)
 
 
 def test_exact_posterior_gives_constant_log_weights_equal_to_log_px():
-    model = LinearGaussian()
+    model = linear_gaussian()
     x = linear_gaussian_data(model)
     lw = model.log_weights(x, k=50, generator=gen(0))
-    expected = model.log_px(x).expand_as(lw)
+    expected = model.log_evidence(x).expand_as(lw)
     torch.testing.assert_close(lw, expected, atol=1e-6, rtol=0)
 
 
 def test_iwae_with_large_k_approaches_the_exact_log_likelihood():
-    model = LinearGaussian(shift=0.2, widen=0.5)  # a poor q: the ELBO is half a nat off
+    model = linear_gaussian(shift=0.2, widen=0.5)  # a poor q: the ELBO is half a nat off
     x = linear_gaussian_data(model)
-    exact_nll = -model.log_px(x)
+    exact_nll = -model.log_evidence(x)
     elbo_gap = negative_elbo(model, x, n_samples=2000, generator=gen(1))["loss"] - exact_nll.mean()
     assert elbo_gap > 0.3
     iwae_error = iwae_nll(model, x, k=5000, generator=gen(2)) - exact_nll

@@ -10,7 +10,8 @@ over the batch, in nats where they are log-likelihoods, ready for
 * ``vae``: the MLP VAE (Bernoulli or Gaussian decoder, beta) and ``BaseVAE``, the
   interface all VAEs share (encode, decode, log_likelihood, log_weights, sample);
 * ``conv_vae``: the convolutional VAE;
-* ``cvae``: conditional VAEs, p(x|z,y) and q(z|x,y), MLP and convolutional.
+* ``cvae``: conditional VAEs, p(x|z,y) and q(z|x,y), MLP and convolutional;
+* ``linear_gaussian``: a linear-Gaussian VAE whose log p(x) and posterior are exact.
 """
 
 from .autoencoders import (
@@ -24,6 +25,7 @@ from .autoencoders import (
 )
 from .conv_vae import ConvVAE
 from .cvae import CVAE, ConditionalVAE, ConvCVAE, interpolate_attributes
+from .linear_gaussian import LinearGaussianVAE
 from .vae import VAE, BaseVAE
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "ConvCVAE",
     "ConditionalVAE",
     "interpolate_attributes",
+    "LinearGaussianVAE",
     "Autoencoder",
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",
