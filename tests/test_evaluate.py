@@ -27,7 +27,7 @@ from vae_edu.evaluate import (
 from vae_edu.losses import iwae_bound, kl_std_normal
 from vae_edu.models.cvae import CVAE
 from vae_edu.models.linear_gaussian import LinearGaussianVAE
-from vae_edu.models.vae import VAE, BaseVAE
+from vae_edu.models.vae import VAE
 from vae_edu.train import fit
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
