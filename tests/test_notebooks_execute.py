@@ -346,3 +346,16 @@ def test_invalid_timeout_is_rejected(tmp_path: Path, timeout: object) -> None:
     path = write_notebook(tmp_path / "p.ipynb", v4.new_code_cell("print(1)"))
     with pytest.raises(ValueError, match="timeout"):
         execute_notebook(path, timeout=timeout)  # type: ignore[arg-type]
+
+
+def test_widget_state_is_not_stored_in_the_notebook(tmp_path: Path) -> None:
+    """Widgets need a live kernel; their state (random ids, image bytes) stays out of git."""
+    path = write_notebook(
+        tmp_path / "widgets.ipynb",
+        v4.new_code_cell("import ipywidgets as w\nw.IntSlider(value=3)"),
+    )
+    execute_notebook(path)
+    nb = read(path)
+    assert "widgets" not in nb.metadata
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for o in nb.cells[0].outputs)

@@ -351,6 +351,9 @@ def execute_notebook(
         kernel_name=kernel_name,
         resources={"metadata": {"path": str(workdir)}},
         record_timing=False,  # keeps timestamps out of the file (and out of git diffs)
+        # Widget state (random model ids, PNG bytes of every image) would make each run
+        # rewrite the notebook's metadata; widgets need a live kernel anyway.
+        store_widget_state=False,
         # All outputs have arrived by the time the last cell returns, so the kernel can be
         # stopped at once. A graceful stop of a kernel stuck in a timed-out cell makes it
         # print a ZMQ traceback to the terminal.
