@@ -72,6 +72,17 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     # end-to-end fine-tuning of the unrolled, pretrained deep autoencoder (lecture 05)
     "stacked_finetune_ae": {"smoke": _SMOKE, "default": (2, None, None),
                             "full": (30, None, None)},
+    # lecture 09: the colorization models on the hued-MNIST ambiguity set (L2, CVAE, VAE)
+    "colorization_mnist": {"smoke": (1, 256, 64), "default": (5, 3000, 500),
+                           "full": (30, None, None)},
+    # lecture 09: the same on 32 x 32 photographs (skimage patches or CIFAR-10), and the
+    # decoder-loss ablation
+    "colorization_photos": {"smoke": (1, 256, 64), "default": (5, 3000, 500),
+                            "full": (30, None, 2000)},
+    # lecture 09: the mixture density network G -> z, trained on the codes of (up to
+    # train_size of) the colour-field VAE's training images
+    "colorization_mdn": {"smoke": (2, 256, 64), "default": (20, None, None),
+                         "full": (100, None, None)},
 }
 
 

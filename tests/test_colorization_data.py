@@ -1,0 +1,96 @@
+"""The colorization data: the hued-MNIST ambiguity set, photo patches, CIFAR-10 offline."""
+
+from __future__ import annotations
+
+import pytest
+import skimage.data
+import torch
+
+from vae_edu.colorization import ColorFields, hued_mnist, load_photos, photo_patches
+from vae_edu.colorization.data import HUES, INK_LIGHTNESS, hue_names, load_cifar10
+from vae_edu.colorization.lab import AB_SCALE, lab_to_rgb, rgb_to_lab
+from vae_edu.data import MNISTSplit
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _split(n=400, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    images = torch.rand(n, 1, 28, 28, generator=gen)
+    return MNISTSplit(images, torch.randint(10, (n,), generator=gen))
+
+
+def test_hued_mnist_grey_carries_no_information_about_the_hue():
+    split = _split()
+    fields = hued_mnist(split, seed=3)
+    t = split.images
+    # the grey image is the ink times a fixed lightness, whatever the hue
+    torch.testing.assert_close(fields.grey, t * INK_LIGHTNESS / 100)
+    # the colour field is the ink times the digit's hue
+    hues = torch.tensor(list(HUES.values())) / AB_SCALE
+    torch.testing.assert_close(fields.color, t * hues[fields.hue].view(-1, 2, 1, 1))
+    torch.testing.assert_close(fields.hues, hues)
+    # every hue is used, about equally often, independently of the digit
+    counts = torch.bincount(fields.hue, minlength=4)
+    assert counts.min() > 70 and counts.sum() == 400
+    assert hue_names() == ["red", "yellow", "green", "blue"]
+
+
+def test_hued_mnist_colours_have_equal_lightness_in_lab():
+    """Converted to RGB and back, each fully inked hue has the same L."""
+    hues = torch.tensor(list(HUES.values()), dtype=torch.float64)
+    lab = torch.cat([torch.full((4, 1), INK_LIGHTNESS, dtype=torch.float64), hues], 1)
+    rgb = lab_to_rgb(lab[:, :, None, None], clip=False)
+    assert ((rgb >= 0) & (rgb <= 1)).all(), "a hue of the set is outside the sRGB gamut"
+    lightness = rgb_to_lab(rgb)[:, 0, 0, 0]
+    torch.testing.assert_close(lightness, torch.full((4,), INK_LIGHTNESS, dtype=torch.float64))
+
+
+def test_hued_mnist_rejects_bad_settings():
+    with pytest.raises(ValueError, match="lightness"):
+        hued_mnist(_split(4), lightness=0.0)
+    with pytest.raises(ValueError, match="at least one hue"):
+        hued_mnist(_split(4), hues={})
+
+
+def test_color_fields_check_shapes_and_subset():
+    fields = hued_mnist(_split(20))
+    assert len(fields) == 20 and fields.image_size == (28, 28)
+    sub = fields.take(5, seed=1)
+    assert len(sub) == 5 and sub.hue.shape == (5,) and sub.hues is fields.hues
+    assert fields.take(None) is fields and len(fields[3]) == 1
+    x, y = next(iter(fields.batches(8, shuffle=False)))
+    assert torch.equal(x, fields.grey[:8]) and torch.equal(y, fields.color[:8])
+    assert fields.rgb().shape == (20, 3, 28, 28)
+    with pytest.raises(ValueError, match=r"\(N, 2, H, W\)"):
+        ColorFields(torch.zeros(2, 1, 4, 4), torch.zeros(2, 3, 4, 4))
+    with pytest.raises(ValueError, match="differ"):
+        ColorFields(torch.zeros(2, 1, 4, 4), torch.zeros(3, 2, 4, 4))
+
+
+def test_photo_patches_split_each_photograph_without_overlap():
+    train, test = photo_patches(16, photos=("chelsea",), downscale=4, stride=8, device="cpu")
+    # chelsea is 300 x 451 -> 75 x 112 after downscale 4; test: the right 28 columns
+    assert train.grey.shape[1:] == (1, 16, 16) and test.color.shape[1:] == (2, 16, 16)
+    rows = len(range(0, 75 - 16 + 1, 8))
+    cut = round(112 * 0.75)
+    assert len(train) == rows * len(range(0, cut - 16 + 1, 8))
+    assert len(test) == rows * len(range(0, 112 - cut - 16 + 1, 8))
+    # the first training patch is the top-left corner of the shrunk photograph
+    rgb = torch.from_numpy(skimage.data.chelsea().copy()).permute(2, 0, 1)[None].double() / 255
+    shrunk = torch.nn.functional.avg_pool2d(rgb, 4)
+    lab = rgb_to_lab(shrunk[0, :, :16, :16])
+    torch.testing.assert_close(train.grey[0, 0].double(), lab[0] / 100, atol=1e-5, rtol=0)
+    torch.testing.assert_close(train.color[0].double(), lab[1:] / AB_SCALE, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="smaller than a patch"):
+        photo_patches(64, photos=("chelsea",), downscale=4, device="cpu")
+
+
+def test_offline_there_is_no_cifar_and_the_photos_come_from_skimage(capsys):
+    assert load_cifar10(device="cpu") is None
+    photos = load_photos(device="cpu")
+    assert "scikit-image" in capsys.readouterr().out
+    assert photos.source == "scikit-image photo patches"
+    assert photos.train.image_size == (32, 32) and len(photos.train) > 1000
+    with pytest.raises(RuntimeError, match="source='skimage'"):
+        load_photos(source="cifar10", device="cpu")

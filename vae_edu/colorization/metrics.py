@@ -1,0 +1,142 @@
+"""How good and how diverse are ``k`` colourizations of the same grey image?
+
+Samples are stacked as ``(B, K, 2, H, W)``: ``K`` colour fields for each of ``B`` grey
+images. Distances between two colour fields are root-mean-square ab distances per
+pixel, in the units of the fields (multiply by
+:data:`~vae_edu.colorization.lab.AB_SCALE` for Lab units):
+
+    ``dist(C, C') = sqrt( mean_{i,j} ||C_ij - C'_ij||^2 )``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "best_of_k_error",
+    "diversity",
+    "field_distance",
+    "hue_of",
+    "mode_coverage",
+]
+
+
+def _check_samples(samples: Tensor, where: str) -> None:
+    if not torch.is_tensor(samples) or samples.dim() != 5 or samples.shape[2] != 2:
+        shape = tuple(samples.shape) if torch.is_tensor(samples) else type(samples).__name__
+        raise ValueError(
+            f"{where}: samples must have shape (B, K, 2, H, W): K colour fields per image, "
+            f"got {shape}; for one field per image use fields.unsqueeze(1)"
+        )
+
+
+def field_distance(a: Tensor, b: Tensor) -> Tensor:
+    """RMS ab distance per pixel between fields ``(..., 2, H, W)`` -> ``(...)``.
+
+    ``a`` and ``b`` broadcast against each other (e.g. ``(B, K, 2, H, W)`` against
+    ``(B, 1, 2, H, W)``).
+    """
+    if a.shape[-3] != 2 or b.shape[-3] != 2:
+        raise ValueError(
+            f"field_distance: expected colour fields (..., 2, H, W), got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
+        )
+    squared = (a - b).pow(2).sum(-3)  # (..., H, W): squared ab distance of every pixel
+    return squared.flatten(-2).mean(-1).sqrt()
+
+
+def best_of_k_error(samples: Tensor, target: Tensor) -> Tensor:
+    """The distance of the CLOSEST of the ``K`` samples to the truth, averaged over images.
+
+    Args:
+        samples: ``(B, K, 2, H, W)``.
+        target: ``(B, 2, H, W)`` the true colour fields.
+
+    Returns:
+        0-d tensor: ``mean_b min_k dist(samples[b, k], target[b])``.
+    """
+    _check_samples(samples, "best_of_k_error")
+    if target.shape != samples.shape[:1] + samples.shape[2:]:
+        raise ValueError(
+            f"best_of_k_error: target must have shape (B, 2, H, W) = "
+            f"{tuple(samples.shape[:1] + samples.shape[2:])}, got {tuple(target.shape)}"
+        )
+    return field_distance(samples, target.unsqueeze(1)).min(dim=1).values.mean()
+
+
+def diversity(samples: Tensor) -> Tensor:
+    """Mean pairwise distance between the ``K`` samples of an image, averaged over images.
+
+    ``mean_b  2 / (K (K - 1))  sum_{k < l} dist(samples[b, k], samples[b, l])``; 0 when
+    all samples are the same.
+
+    Args:
+        samples: ``(B, K, 2, H, W)`` with ``K >= 2``.
+
+    Returns:
+        0-d tensor.
+    """
+    _check_samples(samples, "diversity")
+    k = samples.shape[1]
+    if k < 2:
+        raise ValueError(f"diversity: needs K >= 2 samples per image, got {k}")
+    pairwise = field_distance(samples.unsqueeze(2), samples.unsqueeze(1))  # (B, K, K)
+    upper = torch.triu(torch.ones(k, k, dtype=torch.bool, device=samples.device), diagonal=1)
+    return pairwise[:, upper].mean()
+
+
+def hue_of(
+    color: Tensor, grey: Tensor, hues: Tensor, *, min_chroma: float = 0.5
+) -> Tensor:
+    """Which hue of the ambiguity set a colour field shows: ``(N,)`` index or -1.
+
+    The digit's colour is fitted as one hue times the ink intensity ``t`` (the grey
+    image, up to a constant): ``h = sum_ij t_ij C_ij / sum_ij t_ij^2``, exactly the hue
+    for a field of :func:`~vae_edu.colorization.data.hued_mnist`. It is assigned the
+    nearest of ``hues``, or -1 ("no hue") when its chroma ``|h|`` is below
+    ``min_chroma`` times that of the nearest hue (a greyish, desaturated digit).
+
+    Args:
+        color: ``(N, 2, H, W)`` colour fields.
+        grey: ``(N, 1, H, W)`` their grey images (broadcast against ``color``).
+        hues: ``(K, 2)`` the hues (ab of a fully inked pixel, in field units).
+        min_chroma: the fraction of a hue's chroma a field must reach.
+
+    Returns:
+        ``(N,)`` int64 in ``-1 .. K-1``.
+    """
+    t = grey / grey.flatten(1).amax(1).clamp_min(1e-8).view(-1, 1, 1, 1)  # ink in [0, 1]
+    h = (t * color).flatten(2).sum(-1) / t.pow(2).flatten(1).sum(1, keepdim=True).clamp_min(
+        1e-8
+    )  # (N, 2)
+    nearest = torch.cdist(h, hues.to(h.dtype)).argmin(dim=1)  # (N,)
+    chroma_ok = h.norm(dim=1) >= min_chroma * hues.norm(dim=1)[nearest]
+    return torch.where(chroma_ok, nearest, torch.full_like(nearest, -1))
+
+
+def mode_coverage(
+    samples: Tensor, grey: Tensor, hues: Tensor, *, min_chroma: float = 0.5
+) -> Tensor:
+    """The fraction of the ``K`` true hues found among the samples, averaged over images.
+
+    Every sample is given a hue by :func:`hue_of`; an image whose samples show 3 of 4
+    hues scores 0.75. A model that always predicts the same colour scores at most
+    ``1 / K``; a desaturated one (no hue at all) 0.
+
+    Args:
+        samples: ``(B, S, 2, H, W)``.
+        grey: ``(B, 1, H, W)``.
+        hues: ``(K, 2)``.
+
+    Returns:
+        0-d tensor in [0, 1].
+    """
+    _check_samples(samples, "mode_coverage")
+    b, s = samples.shape[:2]
+    found = hue_of(samples.flatten(0, 1), grey.repeat_interleave(s, dim=0), hues,
+                   min_chroma=min_chroma).view(b, s)
+    k = len(hues)
+    hit = torch.zeros(b, k + 1, dtype=torch.bool, device=samples.device)
+    hit.scatter_(1, found + 1, True)  # column 0 collects "no hue"
+    return hit[:, 1:].float().sum(1).div(k).mean()
