@@ -4,6 +4,8 @@
     vae-edu execute NOTEBOOK...       re-run notebooks in place in a clean kernel
     vae-edu bench speed               vae_edu's data pipeline vs DataLoader + ToTensor
     vae-edu bench quality             the course's models against published figures
+    vae-edu exercises [--check]       write exercises/ from solutions/ (or check it is current)
+    vae-edu grade SUBMISSIONS --out grades.csv   grade submitted exercise notebooks
     vae-edu bench widgets             milliseconds per update of the notebook widgets
 """
 
@@ -67,6 +69,62 @@ def cmd_bench_widgets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exercises(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .grading.exercises import find_course_dir, sync_exercises
+
+    try:
+        solutions = find_course_dir("solutions", args.solutions)
+    except FileNotFoundError as err:
+        print(f"vae-edu exercises: {err}", file=sys.stderr)
+        return 2
+    exercises = Path(args.out) if args.out else solutions.parent / "exercises"
+    report = sync_exercises(solutions, exercises, check=args.check)
+    for name in report.orphans:
+        print(f"no solution for {exercises / name} (remove it, or add its solution)")
+    if not args.check:
+        print(f"wrote {len(report.written)} and kept {len(report.unchanged)} unchanged exercise "
+              f"notebook(s) in {exercises}")
+        return 1 if report.orphans else 0
+    for name in report.stale:
+        print(f"differs from what its solution generates: {exercises / name}")
+    for name in report.missing:
+        print(f"missing: {exercises / name}")
+    if report.clean:
+        print(f"{exercises} is up to date ({len(report.unchanged)} notebooks)")
+        return 0
+    print("run `vae-edu exercises` to regenerate the exercises from the solutions")
+    return 1
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .grading.exercises import find_course_dir
+    from .grading.grader import Limits, grade_submissions
+
+    limits = Limits(
+        cell_timeout=args.cell_timeout, question_timeout=args.question_timeout,
+        notebook_timeout=args.timeout, memory_mb=args.memory_mb,
+        max_output_mb=args.max_output_mb, max_file_mb=args.max_file_mb, profile=args.profile,
+    )
+    try:
+        solutions = find_course_dir("solutions", args.solutions)
+        report = grade_submissions(
+            args.submissions, args.out, solutions_dir=solutions, feedback_dir=args.feedback,
+            jobs=args.jobs, limits=limits, seed=args.seed,
+        )
+    except FileNotFoundError as err:
+        print(f"vae-edu grade: {err}", file=sys.stderr)
+        return 2
+    graded = sum(len(s.notebooks) for s in report.students)
+    print(f"graded {graded} notebook(s) of {len(report.students)} student(s) in "
+          f"{report.seconds:.0f} s; grades in {report.csv_path}, feedback in "
+          f"{report.feedback_dir}")
+    for error in report.grader_errors:
+        print(f"grader error (not the student's fault): {error}", file=sys.stderr)
+    return 1 if report.grader_errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .profiles import PROFILE_NAMES
 
@@ -91,6 +149,46 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-going", action="store_true", help="run the other notebooks after a failure"
     )
     exe.set_defaults(func=cmd_execute)
+
+    exercises = sub.add_parser(
+        "exercises", help="write exercises/ from solutions/ (answers and hidden tests removed)"
+    )
+    exercises.add_argument("--solutions", help="solution notebooks (default: ./solutions)")
+    exercises.add_argument("--out", help="where to write (default: exercises/ beside solutions/)")
+    exercises.add_argument(
+        "--check", action="store_true",
+        help="write nothing; exit 1 if the exercises differ from what would be written",
+    )
+    exercises.set_defaults(func=cmd_exercises)
+
+    grade = sub.add_parser(
+        "grade", help="grade submitted notebooks: SUBMISSIONS/<student>/NN_topic.ipynb"
+    )
+    grade.add_argument("submissions", metavar="SUBMISSIONS_DIR")
+    grade.add_argument("--out", default="grades.csv", help="grades CSV (default grades.csv)")
+    grade.add_argument("--solutions", help="solution notebooks (default: ./solutions)")
+    grade.add_argument(
+        "--feedback", help="folder for one feedback file per student (default: beside --out)"
+    )
+    grade.add_argument("--jobs", type=int, default=2, help="submissions in parallel (default 2)")
+    grade.add_argument("--cell-timeout", type=float, default=120,
+                       help="seconds per student cell (default 120)")
+    grade.add_argument("--question-timeout", type=float, default=60,
+                       help="seconds for the hidden tests of one question (default 60)")
+    grade.add_argument("--timeout", type=float, default=600,
+                       help="seconds per notebook, kernel start included (default 600)")
+    grade.add_argument("--memory-mb", type=int, default=2048,
+                       help="memory per kernel in MB (default 2048; torch needs ~800)")
+    grade.add_argument("--max-output-mb", type=float, default=2,
+                       help="output kept per notebook in MB (default 2)")
+    grade.add_argument("--max-file-mb", type=int, default=100,
+                       help="largest file a kernel may write, in MB (default 100)")
+    grade.add_argument("--profile", choices=PROFILE_NAMES, default="smoke",
+                       help="training budget in the kernels (default smoke)")
+    grade.add_argument(
+        "--seed", help="seed of the test inputs, to reproduce a run (default: a secret one)"
+    )
+    grade.set_defaults(func=cmd_grade)
 
     bench = sub.add_parser("bench", help="benchmarks")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")

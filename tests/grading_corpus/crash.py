@@ -1,0 +1,25 @@
+# A correct reparameterize, then the kernel crashes (a segfault) before the KL is tested.
+# %%
+import ctypes
+
+import torch
+
+from vae_edu import grading
+
+
+# %%
+def reparameterize(mu, logvar, eps):
+    return mu + torch.exp(0.5 * logvar) * eps
+
+# %%
+grading.check("reparameterize", reparameterize)
+
+# %%
+def kl_std_normal(mu, logvar):
+    return -0.5 * (1 + logvar - mu**2 - torch.exp(logvar)).sum(dim=1)
+
+# %%
+ctypes.string_at(0)  # reads address 0: the kernel dies
+
+# %%
+grading.check("kl_std_normal", kl_std_normal)

@@ -1,0 +1,170 @@
+"""``vae-edu grade`` on a real batch: solutions, exercises, and broken or tampering work.
+
+One batch is graded once for the whole module (about 20 kernels, two at a time): every
+solution notebook must earn full points, every generated exercise zero, and each
+submission of tests/grading_corpus/ exactly what its right answers are worth, whatever
+it crashed, looped, hogged, flooded, deleted, redefined, patched or printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbformat import v4
+
+from vae_edu.cli import main
+from vae_edu.grading.notebook import read_solution
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(__file__).resolve().parent / "grading_corpus"
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+ALL_QUESTIONS = [q.id for path in SOLUTIONS for q in read_solution(path).questions]
+VAE = ("reparameterize", "kl_std_normal", "negative_elbo")  # 1, 2 and 2 points
+
+#: What each corpus submission of 03_vae.ipynb earns, and a phrase its feedback must hold.
+EXPECTED = {
+    "crash": ((1, 0, 0), "(it crashed or exited)"),
+    "infinite_loop": ((0, 2, 2), "reparameterize (0/1): your code did not finish within 15 s"),
+    "memory_hog": ((1, 2, 0), "can't allocate memory"),
+    "output_flood": ((1, 2, 2), "of output beyond the first 1 MB was not kept"),
+    "deletes_files": ((1, 2, 2), "File too large"),
+    "redefines_checks": ((1, 0, 0), "kl_std_normal (0/2): your KL is off by a factor 2"),
+    "patches_vae_edu": ((1, 0, 0), "log sigma where log sigma^2 was meant"),
+    "prints_passed": ((0, 0, 0), "kl_std_normal (0/2): not implemented yet"),
+    "breaks_grader": ((1, 0, 0), "kl_std_normal (0/2): the hidden tests recorded no result"),
+}
+
+
+def percent_to_notebook(path: Path) -> nbformat.NotebookNode:
+    """A ``# %%`` script -> notebook; ``# %% nbgrader={...}`` sets that cell's metadata."""
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    for chunk in re.split(r"^# %%", path.read_text(), flags=re.M)[1:]:
+        header, _, body = chunk.partition("\n")
+        cell = v4.new_code_cell(body.strip("\n"))
+        if header.strip().startswith("nbgrader="):
+            cell.metadata["nbgrader"] = json.loads(header.strip()[len("nbgrader="):])
+        nb.cells.append(cell)
+    return nb
+
+
+def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(),
+                                         p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def grader_temp_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("vae-edu-grade-*")}
+
+
+def kernels() -> list[psutil.Process]:
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "vae_edu.grading.kernel" in " ".join(proc.cmdline()):
+                found.append(proc)
+    return found
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grading")
+    subs = root / "submissions"
+    for name, source in (("solutions", ROOT / "solutions"), ("exercises", ROOT / "exercises")):
+        shutil.copytree(source, subs / name)
+    for case in EXPECTED:
+        (subs / case).mkdir(parents=True)
+        nbformat.write(percent_to_notebook(CORPUS / f"{case}.py"), subs / case / "03_vae.ipynb")
+    (subs / "not_a_notebook").mkdir()
+    (subs / "not_a_notebook" / "03_vae.ipynb").write_bytes(b"\x00\x01 not json")
+    (subs / "renamed").mkdir()
+    shutil.copy(ROOT / "solutions" / "03_vae.ipynb", subs / "renamed" / "homework.ipynb")
+    shutil.copy(ROOT / "solutions" / "03_vae.ipynb", subs / "loose.ipynb")
+    before, temp_before = snapshot(subs), grader_temp_dirs()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main([
+            "grade", str(subs), "--out", str(root / "grades.csv"),
+            "--solutions", str(ROOT / "solutions"), "--jobs", "2",
+            "--cell-timeout", "60", "--question-timeout", "15", "--timeout", "240",
+            "--memory-mb", "1536", "--max-output-mb", "1", "--max-file-mb", "10",
+        ])
+    with open(root / "grades.csv", newline="") as fh:
+        rows = {row["student"]: row for row in csv.DictReader(fh)}
+    feedback = {p.stem: p.read_text() for p in (root / "grades_feedback").glob("*.md")}
+    return {
+        "rc": rc, "stdout": out.getvalue(), "rows": rows, "feedback": feedback,
+        "unchanged": before == snapshot(subs), "temp_left": grader_temp_dirs() - temp_before,
+        "kernels_left": kernels(), "header": (root / "grades.csv").read_text().splitlines()[0],
+    }
+
+
+def test_the_batch_finishes_cleanly(batch):
+    assert batch["rc"] == 0, batch["stdout"]
+    assert "warning: ignored loose.ipynb" in batch["stdout"]
+    assert re.search(r"graded 22 notebook\(s\) of 13 student\(s\)", batch["stdout"])
+    assert batch["kernels_left"] == [] and batch["temp_left"] == set()
+
+
+def test_the_submissions_are_never_modified(batch):
+    assert batch["unchanged"]
+
+
+def test_grades_csv_has_a_row_per_student_a_column_per_question_and_a_total(batch):
+    assert batch["header"] == ",".join(["student", *ALL_QUESTIONS, "total"])
+    assert len(batch["rows"]) == 13
+
+
+def test_every_solution_earns_full_points(batch):
+    row = batch["rows"]["solutions"]
+    maxima = {q.id: q.points for path in SOLUTIONS for q in read_solution(path).questions}
+    assert {q: float(row[q]) for q in ALL_QUESTIONS} == maxima
+    assert float(row["total"]) == sum(maxima.values()) == 27
+
+
+def test_every_exercise_earns_zero_and_is_told_it_is_not_implemented(batch):
+    row = batch["rows"]["exercises"]
+    assert all(float(row[q]) == 0 for q in [*ALL_QUESTIONS, "total"])
+    text = batch["feedback"]["exercises"]
+    assert text.count("not implemented yet") == len(ALL_QUESTIONS)
+    assert "Total: 0 / 27 points" in text
+
+
+@pytest.mark.parametrize("case", EXPECTED)
+def test_each_broken_or_tampering_submission_earns_what_it_should(batch, case):
+    points, phrase = EXPECTED[case]
+    row = batch["rows"][case]
+    assert tuple(float(row[q]) for q in VAE) == points, batch["feedback"][case]
+    assert float(row["total"]) == sum(points)
+    assert phrase in batch["feedback"][case], batch["feedback"][case]
+    assert "not submitted: 01_autoencoder.ipynb" in batch["feedback"][case]
+
+
+def test_unreadable_and_unknown_notebooks_earn_zero_with_a_reason(batch):
+    assert float(batch["rows"]["not_a_notebook"]["total"]) == 0
+    assert "03_vae.ipynb could not be read: not a notebook file" in batch["feedback"][
+        "not_a_notebook"]
+    assert float(batch["rows"]["renamed"]["total"]) == 0
+    assert "homework.ipynb is not one of the exercises" in batch["feedback"]["renamed"]
+
+
+def test_feedback_tells_what_happened_while_the_notebook_ran(batch):
+    flood = batch["feedback"]["output_flood"]
+    assert "What happened while your notebook ran:" in flood
+    hog = batch["feedback"]["memory_hog"]
+    assert re.search(r"code cell \d+ \('def hog\(\):'\) raised MemoryError", hog)
+    crash = batch["feedback"]["crash"]
+    assert "the kernel was stopped in code cell 5 ('ctypes.string_at(0)" in crash

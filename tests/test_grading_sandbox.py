@@ -1,0 +1,139 @@
+"""One submission in its own limited kernel (vae_edu.grading.sandbox and .kernel).
+
+The kernels here do not import torch (a kernel starts in ~2 s), so the limits can be
+small: a loop is interrupted, a loop that ignores interrupts is killed at the notebook
+deadline, resident memory above the limit kills the kernel, output beyond the cap is
+dropped, and the rlimits reach the kernel. The full grader on real submissions is in
+test_grading_batch.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from nbformat import v4
+
+from vae_edu.grading.grader import Limits, _kernel_env
+from vae_edu.grading.harness import PAYLOAD_MIME
+from vae_edu.grading.kernel import parse_limits
+from vae_edu.grading.sandbox import RunLimits, run_notebook
+
+MB = 2**20
+
+
+def run(tmp_path: Path, cells: list[str], *, injected=(), memory_mb=512, **limits):
+    nb = v4.new_notebook()
+    nb.cells = [v4.new_code_cell(src) for src in cells]
+    work, home, tmp = (tmp_path / name for name in ("work", "home", "tmp"))
+    for folder in (work, home, tmp):
+        folder.mkdir(exist_ok=True)
+    run_limits = RunLimits(
+        cell_timeout=limits.get("cell_timeout", 30),
+        question_timeout=limits.get("question_timeout", 30),
+        notebook_timeout=limits.get("notebook_timeout", 60),
+        memory_bytes=memory_mb * MB,
+        max_output_bytes=limits.get("max_output_bytes", MB),
+        interrupt_grace=limits.get("interrupt_grace", 10),
+    )
+    grader_limits = Limits(memory_mb=max(memory_mb, 1024), max_file_mb=1)
+    env = _kernel_env(home, tmp, grader_limits)
+    env["VAE_EDU_GRADING_LIMITS"] = f"data={memory_mb * MB},fsize={MB}"
+    injected = {i: f"q{i}" for i in injected}
+    return asyncio.run(run_notebook(nb, injected, cwd=str(work), env=env, limits=run_limits))
+
+
+def display_payload(value) -> str:
+    """A cell that displays ``value`` under the grader's MIME type, as the harness does."""
+    call = f"display({{{PAYLOAD_MIME!r}: {value!r}}}, raw=True)"
+    return f"from IPython.display import display\n{call}"
+
+
+def of(events, kind):
+    return [e for e in events if e["event"] == kind]
+
+
+def test_a_looping_cell_is_interrupted_and_the_run_goes_on(tmp_path):
+    events = run(tmp_path, [
+        "while True:\n    pass",
+        "import os\nprint(os.getcwd(), os.environ['HOME'], os.environ['TMPDIR'])",
+        display_payload({"ok": 1}),
+    ], injected=[2], cell_timeout=3)
+    errors = of(events, "cell_error")
+    assert len(errors) == 1 and errors[0]["cell"] == 1 and errors[0]["timed_out"]
+    assert errors[0]["first_line"] == "while True:"
+    assert of(events, "payload") == [
+        {"event": "payload", "question": "q2", "payload": {"ok": 1},
+         "seconds": of(events, "payload")[0]["seconds"]}
+    ]
+    assert of(events, "done") and not of(events, "kernel_died")
+
+
+def test_a_loop_that_ignores_interrupts_is_killed_at_the_notebook_deadline(tmp_path):
+    events = run(tmp_path, [
+        "import time\nwhile True:\n    try:\n        time.sleep(0.2)\n"
+        "    except KeyboardInterrupt:\n        pass",
+        "print('never')",
+    ], cell_timeout=2, notebook_timeout=8)
+    (died,) = of(events, "kernel_died")
+    assert died["reason"] == "time" and died["cell"] == 1
+    assert of(events, "done")[0]["seconds"] < 20
+
+
+def test_a_cell_that_ignores_its_interrupt_is_killed_soon_after(tmp_path):
+    events = run(tmp_path, [
+        "import time\nwhile True:\n    try:\n        time.sleep(0.2)\n"
+        "    except KeyboardInterrupt:\n        pass",
+    ], cell_timeout=2, interrupt_grace=2, notebook_timeout=60)
+    (died,) = of(events, "kernel_died")
+    assert died["reason"] == "unresponsive" and died["cell"] == 1
+    assert of(events, "done")[0]["seconds"] < 20
+
+
+def test_resident_memory_over_the_limit_kills_the_kernel(tmp_path):
+    # shared anonymous memory is not counted by RLIMIT_DATA: the watchdog must catch it
+    events = run(tmp_path, [
+        "import mmap\nm = mmap.mmap(-1, 600 * 2**20)\n"
+        "for i in range(0, len(m), 4096):\n    m[i] = 1",
+        "print('never')",
+    ], memory_mb=300, cell_timeout=30)
+    (died,) = of(events, "kernel_died")
+    assert died["reason"] == "memory" and died["cell"] == 1
+
+
+def test_the_kernel_runs_under_the_data_and_file_size_limits(tmp_path):
+    events = run(tmp_path, [
+        "x = bytearray(400 * 2**20)",  # above RLIMIT_DATA: MemoryError, the kernel lives on
+        "open('big', 'wb').write(b'0' * (2 * 2**20))",  # above RLIMIT_FSIZE: OSError
+        "import os\nassert 'VAE_EDU_GRADING_LIMITS' not in os.environ",
+    ], memory_mb=300)
+    errors = of(events, "cell_error")
+    assert [e["ename"] for e in errors] == ["MemoryError", "OSError"]
+    assert "File too large" in errors[1]["evalue"]
+    assert not of(events, "kernel_died")
+
+
+def test_output_beyond_the_cap_is_dropped_but_payloads_are_kept(tmp_path):
+    events = run(tmp_path, [
+        "for _ in range(50):\n    print('x' * 100_000)",
+        "print('y' * 10**6)\n" + display_payload({"ok": 2}),
+    ], injected=[1], max_output_bytes=MB)
+    (dropped,) = of(events, "output_dropped")
+    assert dropped["kept"] <= MB and dropped["bytes"] > 3 * MB
+    assert of(events, "payload")[0]["payload"] == {"ok": 2}
+
+
+def test_limits_are_parsed_strictly():
+    assert parse_limits("data=10,fsize=20") == {"data": 10, "fsize": 20}
+    with pytest.raises(ValueError, match="data=BYTES"):
+        parse_limits("data=lots")
+
+
+def test_a_kernel_that_cannot_start_is_a_grader_failure(tmp_path, monkeypatch):
+    import vae_edu.grading.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox.sys, "executable", str(tmp_path / "no-python"))
+    events = run(tmp_path, ["print(1)"])
+    assert of(events, "failed") and of(events, "done")
+

@@ -1,0 +1,36 @@
+"""Graded exercises: immediate checks, student notebooks generated from solutions, grading.
+
+In a notebook::
+
+    from vae_edu import grading
+    grading.check("kl_std_normal", kl_std_normal)   # prints one line: passed, or a hint
+
+For instructors (see ``course/grading.md``)::
+
+    vae-edu exercises            # writes exercises/ from solutions/ (--check: compare only)
+    vae-edu grade SUBMISSIONS/ --out grades.csv
+
+Modules: :mod:`~vae_edu.grading.harness` (records what an answer returns; the only code
+that runs next to student code), :mod:`~vae_edu.grading.judging` (decides, with hints),
+:mod:`~vae_edu.grading.questions` (inputs, references and known mistakes per question),
+:mod:`~vae_edu.grading.checks` (the in-notebook checks), :mod:`~vae_edu.grading.notebook`
+(markers and metadata of solution notebooks), :mod:`~vae_edu.grading.exercises`
+(solutions -> exercises), :mod:`~vae_edu.grading.sandbox` and
+:mod:`~vae_edu.grading.kernel` (one submission in its own limited kernel process),
+:mod:`~vae_edu.grading.grader` (the batch grader).
+
+The attributes below are imported lazily, so that ``python -m vae_edu.grading.kernel``
+starts a kernel without importing torch first.
+"""
+
+from __future__ import annotations
+
+__all__ = ["check", "evaluate", "hidden_check"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from . import checks
+
+        return getattr(checks, name)
+    raise AttributeError(f"module 'vae_edu.grading' has no attribute {name!r}")

@@ -1,0 +1,604 @@
+"""``vae-edu grade SUBMISSIONS --out grades.csv``: grade a batch of submitted notebooks.
+
+Layout: ``SUBMISSIONS/<student>/.../NN_topic.ipynb`` (one folder per student, as
+nbgrader's ``submitted/<student>/<assignment>/`` or any LMS export unpacked that way).
+A notebook is matched to ``solutions/NN_topic.ipynb`` by its file name.
+
+How grading works, and why student code cannot fool it:
+
+1. **Everything that decides a grade comes from the instructor's side.** The questions,
+   their points and their order are read from the solution notebooks; the
+   submission's own metadata (points, ids) and its test cells are ignored.
+2. **Secret inputs, references computed first.** A per-run secret seed (``secrets``)
+   draws the test inputs of every question, and the reference outputs are computed
+   with the library in the grader's process BEFORE any submission runs. Nothing a
+   kernel does later (patching ``vae_edu`` in memory, even rewriting files) can change
+   them.
+3. **The kernel only records.** After the student's cell that tests a question (its
+   test cell, found by ``grade_id`` or by its ``check("<id>", ...)`` call; else at the
+   end), the grader injects a hidden-test cell that carries the source of
+   :mod:`vae_edu.grading.harness` and the secret inputs, calls the student's function
+   and displays its outputs as JSON. It does not compare anything, so redefining
+   ``check``, patching ``vae_edu`` or ``torch.allclose``, or printing "passed" gains
+   nothing: only outputs that equal the reference on inputs unknown in advance earn
+   points.
+4. **The grader judges outside the kernel.** Only the payloads of the injected cells
+   are read (never output of the student's own cells), as plain JSON (never pickle),
+   and compared in the grader's process (:mod:`vae_edu.grading.judging`).
+5. **Each submission runs in its own kernel process** (:mod:`vae_edu.grading.sandbox`;
+   several at once, supervised from this process) on a copy, in a fresh temporary
+   folder that is the kernel's working directory, ``HOME`` and ``TMPDIR``, with a time
+   limit per cell and per notebook, a memory limit (``RLIMIT_DATA`` plus a watchdog on
+   resident memory), a file-size limit, and a cap on stored output. A crash, a loop, a
+   memory hog or a flood costs that submission what it had not yet recorded; the batch
+   goes on. The submissions folder is read once, into memory, before any kernel starts,
+   and never written.
+
+What it cannot stop: code that computes the right answer by other means (calling the
+library's own function, for instance) passes, as it would in any autograder; and a
+kernel runs as the grader's user, so code that goes after absolute paths, other
+processes or the network can do whatever that user can. Grade untrusted classes
+inside a container or as an unprivileged user (see ``course/grading.md``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from ..profiles import check_profile
+from . import harness
+from .judging import Verdict
+from .notebook import SolutionNotebook, read_solution
+from .questions import QUESTIONS
+from .sandbox import RunLimits, run_notebook
+
+__all__ = [
+    "GradingReport",
+    "Limits",
+    "NotebookResult",
+    "QuestionResult",
+    "StudentResult",
+    "grade_submissions",
+]
+
+_HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
+_MAX_NOTEBOOK_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use.
+
+    Attributes:
+        cell_timeout: seconds one of the student's cells may run before it is interrupted.
+        question_timeout: seconds the hidden tests of one question may run.
+        notebook_timeout: seconds for the whole notebook, kernel start included; then the
+            kernel is killed and what was not recorded earns nothing.
+        memory_mb: memory of the kernel (``RLIMIT_DATA`` and resident memory), in MB;
+            torch alone needs about 800.
+        max_output_mb: output of the student's cells kept, in MB (the rest is dropped).
+        max_file_mb: largest file the kernel may write, in MB.
+        profile: ``VAE_EDU_PROFILE`` in the kernel (``smoke``: least training).
+    """
+
+    cell_timeout: float = 120.0
+    question_timeout: float = 60.0
+    notebook_timeout: float = 600.0
+    memory_mb: int = 2048
+    max_output_mb: float = 2.0
+    max_file_mb: int = 100
+    profile: str = "smoke"
+
+    def validate(self) -> Limits:
+        for name in ("cell_timeout", "question_timeout", "notebook_timeout", "max_output_mb"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if not isinstance(self.memory_mb, int) or self.memory_mb < 1024:
+            raise ValueError(
+                f"memory_mb must be an int >= 1024 (importing torch alone needs ~800 MB), "
+                f"got {self.memory_mb!r}"
+            )
+        if not isinstance(self.max_file_mb, int) or self.max_file_mb < 1:
+            raise ValueError(f"max_file_mb must be a positive int, got {self.max_file_mb!r}")
+        check_profile(self.profile)
+        return self
+
+
+@dataclass
+class QuestionResult:
+    """One question of one submitted notebook."""
+
+    question: str
+    points: float
+    max_points: float
+    verdict: Verdict
+
+
+@dataclass
+class NotebookResult:
+    """One submitted notebook: its questions, notes on what happened, and its run time."""
+
+    name: str
+    questions: list[QuestionResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    grader_error: str | None = None
+
+    @property
+    def points(self) -> float:
+        return sum(q.points for q in self.questions)
+
+    @property
+    def max_points(self) -> float:
+        return sum(q.max_points for q in self.questions)
+
+
+@dataclass
+class StudentResult:
+    """Everything one student submitted."""
+
+    student: str
+    notebooks: list[NotebookResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def points(self, question: str) -> float:
+        return sum(q.points for nb in self.notebooks for q in nb.questions
+                   if q.question == question)
+
+    @property
+    def total(self) -> float:
+        return sum(nb.points for nb in self.notebooks)
+
+
+@dataclass
+class GradingReport:
+    """The outcome of a batch: per student, plus where the files went."""
+
+    students: list[StudentResult]
+    columns: list[str]
+    max_points: dict[str, float]
+    csv_path: Path
+    feedback_dir: Path
+    seconds: float
+
+    @property
+    def grader_errors(self) -> list[str]:
+        return [f"{s.student}/{nb.name}: {nb.grader_error}" for s in self.students
+                for nb in s.notebooks if nb.grader_error]
+
+
+# --------------------------------------------------------------------------- submissions
+
+
+def _collect(submissions_dir: Path) -> tuple[dict[str, dict[str, bytes]], list[str]]:
+    """Read every student's notebooks into memory: ``{student: {file name: bytes}}``."""
+    if not submissions_dir.is_dir():
+        raise FileNotFoundError(f"no submissions folder {submissions_dir}")
+    students: dict[str, dict[str, bytes]] = {}
+    warnings = []
+    for entry in sorted(submissions_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix == ".ipynb":
+            warnings.append(f"ignored {entry.name}: put each student's notebooks in a folder "
+                            "named after the student")
+            continue
+        if not entry.is_dir():
+            continue
+        found: dict[str, bytes] = {}
+        paths = sorted(entry.rglob("*.ipynb"), key=lambda p: (len(p.parts), str(p)))
+        for path in paths:
+            if any(part.startswith(".") for part in path.relative_to(entry).parts):
+                continue  # .ipynb_checkpoints and the like
+            if path.name in found:
+                warnings.append(f"{entry.name}: more than one {path.name}; graded the one "
+                                "nearest the student's folder")
+                continue
+            if path.stat().st_size > _MAX_NOTEBOOK_BYTES:
+                found[path.name] = b""  # graded as unreadable, with a note
+                warnings.append(f"{entry.name}/{path.name} is larger than "
+                                f"{_MAX_NOTEBOOK_BYTES // 10**6} MB; not graded")
+                continue
+            found[path.name] = path.read_bytes()
+        students[entry.name] = found
+    if not students:
+        raise FileNotFoundError(
+            f"no student folders in {submissions_dir}: expected "
+            f"{submissions_dir}/<student>/NN_topic.ipynb"
+        )
+    return students, warnings
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.@-]", "_", name).strip(".") or "student"
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+def _injected_source(question: str, answer: str, spec: dict) -> str:
+    return (
+        f"# vae-edu grader: hidden tests of {question!r}, added at grading time\n"
+        "__vae_edu_grader = {'__name__': 'vae_edu_grader'}\n"
+        f"exec(compile({_HARNESS_SOURCE!r}, '<vae-edu grader>', 'exec'), __vae_edu_grader)\n"
+        f"__vae_edu_grader['emit'](globals().get({answer!r}), {json.dumps(spec)!r})\n"
+        "del __vae_edu_grader\n"
+    )
+
+
+def _source(cell: Any) -> str:
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(str(s) for s in source)
+    return source if isinstance(source, str) else ""
+
+
+def _read_submission(data: bytes) -> list[dict]:
+    """The cells of a submitted notebook, or ``ValueError`` if it is not one."""
+    try:
+        nb = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a notebook file ({type(exc).__name__})") from None
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        # nbformat 3 stores cells in worksheets
+        try:
+            cells = nbformat.reads(data.decode("utf-8"), as_version=4).cells
+        except Exception:
+            raise ValueError("not a notebook file (no cells)") from None
+    return [c for c in cells if isinstance(c, dict)]
+
+
+def _placement(cells: list[dict], question: str) -> int | None:
+    """Index of the student's cell after which the hidden tests of ``question`` go."""
+    for i, cell in enumerate(cells):
+        meta = cell.get("metadata")
+        grading = meta.get("nbgrader") if isinstance(meta, dict) else None
+        if isinstance(grading, dict) and grading.get("grade_id") == question:
+            return i
+    pattern = re.compile(r"check\(\s*['\"]" + re.escape(question) + r"['\"]")
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") == "code" and pattern.search(_source(cell)):
+            return i
+    return None
+
+
+def prepare_notebook(
+    data: bytes, solution: SolutionNotebook, specs: dict[str, dict]
+) -> tuple[nbformat.NotebookNode, dict[int, str]]:
+    """The notebook to execute: the student's code cells (no outputs, no metadata), with a
+    hidden-test cell after each question's test cell; and ``{cell index: question}``.
+
+    Raises:
+        ValueError: if ``data`` is not a notebook.
+    """
+    cells = _read_submission(data)
+    after: dict[int | None, list[str]] = {}
+    for q in solution.questions:
+        after.setdefault(_placement(cells, q.id), []).append(q.id)
+    out = nbformat.v4.new_notebook()
+    injected: dict[int, str] = {}
+
+    def inject(questions: list[str]) -> None:
+        for qid in questions:
+            injected[len(out.cells)] = qid
+            out.cells.append(nbformat.v4.new_code_cell(
+                _injected_source(qid, QUESTIONS[qid].answer, specs[qid])))
+
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") == "code":
+            out.cells.append(nbformat.v4.new_code_cell(_source(cell)))
+        inject(after.get(i, []))
+    inject(after.get(None, []))
+    out.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                  "language": "python"}
+    return out, injected
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _kernel_env(home: Path, tmp: Path, limits: Limits) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JUPYTER", "IPYTHON", "JPY_", "VAE_EDU_", "MPLCONFIG"))}
+    env.update({
+        "HOME": str(home), "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp),
+        "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
+        "XDG_CACHE_HOME": str(home / ".cache"), "XDG_CONFIG_HOME": str(home / ".config"),
+        "VAE_EDU_OFFLINE": "1", "VAE_EDU_CACHE": str(home / ".cache" / "vae_edu"),
+        "VAE_EDU_PROFILE": limits.profile, "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        "VAE_EDU_GRADING_LIMITS": (f"data={limits.memory_mb * 2**20},"
+                                   f"fsize={limits.max_file_mb * 2**20}"),
+    })
+    return env
+
+
+def _remove_tree(path: Path) -> None:
+    def make_writable(func, p, _exc):
+        try:
+            os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=make_writable)
+    else:
+        shutil.rmtree(path, onerror=make_writable)
+
+
+async def _run_one(name: str, data: bytes, nb: nbformat.NotebookNode, injected: dict[int, str],
+                   limits: Limits) -> list[dict]:
+    """Run one prepared notebook in a fresh temporary folder; return the run's events."""
+    root = Path(tempfile.mkdtemp(prefix="vae-edu-grade-"))
+    try:
+        work, home, tmp = root / "work", root / "home", root / "tmp"
+        for folder in (work, home, tmp):
+            folder.mkdir()
+        (work / name).write_bytes(data)  # a copy, as the student had it
+        return await run_notebook(
+            nb, injected, cwd=str(work), env=_kernel_env(home, tmp, limits),
+            limits=RunLimits(
+                cell_timeout=limits.cell_timeout, question_timeout=limits.question_timeout,
+                notebook_timeout=limits.notebook_timeout,
+                memory_bytes=limits.memory_mb * 2**20,
+                max_output_bytes=int(limits.max_output_mb * 2**20),
+            ),
+        )
+    finally:
+        _remove_tree(root)
+
+
+# --------------------------------------------------------------------------- judging
+
+
+def _no_result(died: dict | None, limits: Limits) -> Verdict:
+    if died is None:
+        return Verdict("no_result", "not graded: the notebook stopped before these tests ran")
+    where = f"code cell {died['cell']} ({died.get('first_line', '')!r})" if died.get(
+        "cell") else "the hidden tests"
+    if died.get("reason") == "memory":
+        why = f"for using more than {limits.memory_mb} MB of memory"
+    elif died.get("reason") == "time":
+        why = f"when the notebook ran past its limit of {limits.notebook_timeout:g} s"
+    elif died.get("reason") == "unresponsive":
+        why = "because it did not stop when interrupted at its time limit"
+    else:
+        why = "(it crashed or exited)"
+    return Verdict("no_result", f"not graded: the kernel was stopped in {where} {why}")
+
+
+def _judge(solution: SolutionNotebook, events: list[dict], data: dict[str, tuple],
+           limits: Limits) -> NotebookResult:
+    result = NotebookResult(solution.name)
+    payloads = {e["question"]: e for e in events if e.get("event") in ("payload", "no_payload")}
+    died = next((e for e in events if e.get("event") == "kernel_died"), None)
+    failed = next((e for e in events if e.get("event") == "failed"), None)
+    done = next((e for e in events if e.get("event") == "done"), None)
+    if failed or (done is None and died is None):
+        result.grader_error = failed["message"] if failed else "the run ended without a report"
+    for q in solution.questions:
+        question = QUESTIONS[q.id]
+        cases, expected = data[q.id]
+        event = payloads.get(q.id)
+        if event is None:
+            verdict = (Verdict("no_result", f"not graded: {result.grader_error}")
+                       if result.grader_error and died is None else _no_result(died, limits))
+        elif event["event"] == "payload":
+            try:
+                verdict = question.judge(cases, expected, event["payload"])
+            except Exception as exc:  # a malformed payload earns nothing
+                verdict = Verdict("no_result", f"the recorded output could not be read "
+                                  f"({type(exc).__name__})")
+        elif event.get("reason") == "timeout" or event.get("ename") == "KeyboardInterrupt":
+            verdict = Verdict("timeout", f"your code did not finish within "
+                              f"{limits.question_timeout:g} s and was stopped")
+        elif event.get("reason") == "too_large":
+            verdict = Verdict("no_result", "your outputs were too large to record")
+        elif event.get("ename"):
+            verdict = Verdict("no_result", "the hidden tests could not run: "
+                              f"{event['ename']}: {event.get('evalue')}")
+        else:
+            verdict = Verdict("no_result", "the hidden tests recorded no result")
+        points = q.points if verdict.passed else 0
+        result.questions.append(QuestionResult(q.id, points, q.points, verdict))
+    for e in events:
+        if e.get("event") == "cell_error":
+            where = f"code cell {e['cell']} ({e['first_line']!r})"
+            if e.get("timed_out"):
+                result.notes.append(f"{where} was stopped after {e['limit']:g} s "
+                                    "(time limit per cell)")
+            else:
+                result.notes.append(f"{where} raised {e['ename']}: {e['evalue']}")
+        elif e.get("event") == "output_dropped":
+            result.notes.append(f"{e['bytes'] / 2**20:.1f} MB of output beyond the first "
+                                f"{limits.max_output_mb:g} MB was not kept")
+        elif e.get("event") == "kernel_died":
+            result.notes.append(_no_result(e, limits).message.replace("not graded: ", ""))
+        elif e.get("event") == "done":
+            result.seconds = float(e.get("seconds", 0.0))
+    return result
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _write_csv(path: Path, students: list[StudentResult], columns: list[str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", *columns, "total"])
+    for s in students:
+        writer.writerow([s.student, *(_fmt(s.points(c)) for c in columns), _fmt(s.total)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _feedback(s: StudentResult, max_total: float) -> str:
+    lines = [f"# Feedback for {s.student}", "",
+             f"Total: {_fmt(s.total)} / {_fmt(max_total)} points", ""]
+    lines += [f"- {note}" for note in s.notes]
+    for nb in s.notebooks:
+        lines += ["", f"## {nb.name}: {_fmt(nb.points)} / {_fmt(nb.max_points)}", ""]
+        lines += [f"- {q.question} ({_fmt(q.points)}/{_fmt(q.max_points)}): "
+                  f"{q.verdict.message}" for q in nb.questions]
+        if nb.notes:
+            lines += ["", "What happened while your notebook ran:", ""]
+            lines += [f"- {note}" for note in nb.notes]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _run_coroutine(make: Callable[[], Any]) -> Any:
+    """``asyncio.run(make())``, in a helper thread when this thread already runs a loop
+    (e.g. when called from a notebook)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
+def grade_submissions(
+    submissions_dir: str | os.PathLike,
+    out_csv: str | os.PathLike,
+    *,
+    solutions_dir: str | os.PathLike,
+    feedback_dir: str | os.PathLike | None = None,
+    jobs: int = 2,
+    limits: Limits | None = None,
+    seed: str | None = None,
+    progress: Callable[[str], object] | None = print,
+) -> GradingReport:
+    """Grade every student's notebooks; write ``out_csv`` and one feedback file per student.
+
+    Args:
+        submissions_dir: ``<student>/.../NN_topic.ipynb`` for each student.
+        out_csv: the grades: one row per student, one column per question, a total.
+        solutions_dir: the instructor's solution notebooks (questions and points).
+        feedback_dir: where ``<student>.md`` files go (default: ``<out_csv stem>_feedback``
+            beside the CSV).
+        jobs: submissions graded in parallel (each in its own process and kernel).
+        limits: time, memory and output limits (:class:`Limits`).
+        seed: run seed of the test inputs; ``None`` draws a secret one (the normal case).
+        progress: called with one line per graded notebook (``None``: silent).
+
+    Returns:
+        A :class:`GradingReport`.
+
+    Raises:
+        FileNotFoundError: a folder is missing or holds no submissions.
+        ValueError: invalid ``jobs`` or ``limits``; a solution breaks the conventions.
+    """
+    start = time.perf_counter()
+    limits = (limits or Limits()).validate()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive int, got {jobs!r}")
+    report_line = progress or (lambda line: None)
+    out_csv = Path(out_csv)
+    feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.with_name(
+        f"{out_csv.stem}_feedback")
+    solutions = {p.name: read_solution(p)
+                 for p in sorted(Path(solutions_dir).glob("[0-9][0-9]_*.ipynb"))}
+    if not solutions:
+        raise FileNotFoundError(f"no solution notebooks (NN_topic.ipynb) in {solutions_dir}")
+    submitted, warnings = _collect(Path(submissions_dir))
+    for warning in warnings:
+        report_line(f"warning: {warning}")
+
+    # Secret inputs and reference outputs, before any student code runs.
+    run_seed = seed if seed is not None else secrets.token_hex(16)
+    used = [name for name in solutions if any(name in nbs for nbs in submitted.values())]
+    data: dict[str, tuple] = {}
+    specs: dict[str, dict] = {}
+    for name in used:
+        for q in solutions[name].questions:
+            question = QUESTIONS[q.id]
+            cases = question.draw(run_seed)
+            data[q.id] = (cases, question.expected(cases))
+            specs[q.id] = question.spec(cases)
+    columns = [q.id for name in used for q in solutions[name].questions]
+    max_points = {q.id: q.points for name in used for q in solutions[name].questions}
+
+    students = {name: StudentResult(name) for name in submitted}
+    tasks = []
+    for student, notebooks in submitted.items():
+        for name, raw in notebooks.items():
+            if name not in solutions:
+                students[student].notes.append(
+                    f"{name} is not one of the exercises ({', '.join(solutions)}); not graded")
+                continue
+            tasks.append((student, name, raw))
+
+    async def grade_one(task, slots: asyncio.Semaphore) -> tuple[str, NotebookResult]:
+        student, name, raw = task
+        solution = solutions[name]
+        try:
+            nb, injected = prepare_notebook(raw, solution, specs)
+        except ValueError as exc:
+            result = NotebookResult(name, notes=[f"{name} could not be read: {exc}"])
+            result.questions = [QuestionResult(q.id, 0, q.points, Verdict(
+                "no_result", "not graded: the file is not a notebook")) for q in
+                solution.questions]
+            return student, result
+        async with slots:
+            events = await _run_one(name, raw, nb, injected, limits)
+        result = _judge(solution, events, data, limits)
+        status = f" (grader error: {result.grader_error})" if result.grader_error else ""
+        report_line(f"graded {student}/{result.name}: {_fmt(result.points)}/"
+                    f"{_fmt(result.max_points)} in {result.seconds:.1f} s{status}")
+        return student, result
+
+    async def grade_all() -> list[tuple[str, NotebookResult]]:
+        slots = asyncio.Semaphore(jobs)
+        return await asyncio.gather(*(grade_one(task, slots) for task in tasks))
+
+    for student, result in _run_coroutine(grade_all):
+        students[student].notebooks.append(result)
+
+    ordered = sorted(students.values(), key=lambda s: s.student)
+    for s in ordered:  # questions of notebooks a student did not hand in count as 0
+        have = {nb.name for nb in s.notebooks}
+        s.notebooks.sort(key=lambda nb: nb.name)
+        missing = [name for name in used if name not in have]
+        if missing:
+            s.notes.append(f"not submitted: {', '.join(missing)}")
+    _write_csv(out_csv, ordered, columns)
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    max_total = sum(max_points.values())
+    used_names: set[str] = set()
+    for s in ordered:
+        name = base = _safe_name(s.student)
+        while name.lower() in used_names:  # "a b" and "a_b" must not share a file
+            name = f"{base}-{len(used_names)}"
+        used_names.add(name.lower())
+        (feedback_dir / f"{name}.md").write_text(_feedback(s, max_total), encoding="utf-8")
+    return GradingReport(ordered, columns, max_points, out_csv, feedback_dir,
+                         time.perf_counter() - start)
+

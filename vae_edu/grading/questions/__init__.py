@@ -1,0 +1,59 @@
+"""Every graded question of the course, by id.
+
+The id is also the ``grade_id`` of the question's test cell in ``solutions/`` and the
+column of ``grades.csv``. Points live in the solution notebooks (nbgrader metadata), the
+reference computations here.
+"""
+
+from __future__ import annotations
+
+from .autoencoders import (
+    AutoencoderQuestion,
+    ContractivePenaltyQuestion,
+    ReconstructionLossQuestion,
+    SaltAndPepperQuestion,
+    SparseKLQuestion,
+)
+from .base import Call, ModuleCase, Question, seed_for
+from .colorization import GradientLossQuestion
+from .conditional import ConditionInputQuestion, InterpolateLabelsQuestion, TinyCVAEQuestion
+from .vae import (
+    IWAEQuestion,
+    KLQuestion,
+    LogWeightsQuestion,
+    NegativeELBOQuestion,
+    ReparameterizeQuestion,
+)
+
+__all__ = ["QUESTIONS", "Call", "ModuleCase", "Question", "get_question", "seed_for"]
+
+#: All questions by id, in course order.
+QUESTIONS: dict[str, Question] = {
+    q.id: q
+    for q in (
+        AutoencoderQuestion(),
+        ReconstructionLossQuestion(),
+        SaltAndPepperQuestion(),
+        SparseKLQuestion(),
+        ContractivePenaltyQuestion(),
+        ReparameterizeQuestion(),
+        KLQuestion(),
+        NegativeELBOQuestion(),
+        LogWeightsQuestion(),
+        IWAEQuestion(),
+        ConditionInputQuestion(),
+        TinyCVAEQuestion(),
+        InterpolateLabelsQuestion(),
+        GradientLossQuestion(),
+    )
+}
+
+
+def get_question(question_id: str) -> Question:
+    """The question with this id, or a ``KeyError`` that lists the known ids."""
+    try:
+        return QUESTIONS[question_id]
+    except KeyError:
+        raise KeyError(
+            f"no graded question {question_id!r}; known questions: {', '.join(QUESTIONS)}"
+        ) from None
