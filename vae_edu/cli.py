@@ -7,6 +7,8 @@
     vae-edu exercises [--check]       write exercises/ from solutions/ (or check it is current)
     vae-edu grade SUBMISSIONS --out grades.csv   grade submitted exercise notebooks
     vae-edu bench widgets             milliseconds per update of the notebook widgets
+    vae-edu toc                       the course's notebooks (course/toc.toml) vs the files
+    vae-edu colab [--check] [NB...]   Open-in-Colab badge and install cell of the notebooks
 """
 
 from __future__ import annotations
@@ -125,6 +127,51 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 1 if report.grader_errors else 0
 
 
+def cmd_toc(args: argparse.Namespace) -> int:
+    from .course import load_course
+
+    course = load_course(args.course)
+    print(f"{course.title} ({course.root})")
+    for nb in course.notebooks:
+        weeks = f"{nb.week}-{nb.week + nb.sessions - 1}" if nb.sessions > 1 else f"{nb.week}"
+        when = f"week {weeks}" if nb.kind == "lecture" else f"due {weeks}"
+        gpu = "  [GPU]" if nb.gpu else ""
+        print(f"  {when:<10} {nb.path:<46} {nb.title}{gpu}")
+    problems = course.problems()
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_colab(args: argparse.Namespace) -> int:
+    from .colab import sync_colab
+    from .course import load_course
+
+    course = load_course(args.course or (args.notebooks[0] if args.notebooks else None))
+    if course.colab.is_placeholder:
+        print(f"note: course/toc.toml still names the placeholder repository "
+              f"{course.colab.repository}; set [colab] repository to the course's GitHub "
+              "owner/name", file=sys.stderr)
+    report = sync_colab(args.notebooks or None, check=args.check, course=course)
+    for path, problems in report.problems.items():
+        for problem in problems:
+            print(f"{course.relative(path) or path}: {problem}")
+    if args.check:
+        if report.problems:
+            print("run `vae-edu colab` (lectures) or `vae-edu exercises` (exercises) to fix")
+            return 1
+        print(f"{len(report.unchanged)} notebook(s) open on Colab from "
+              f"{course.colab.repository} ({course.colab.branch})")
+        return 0
+    for path in report.changed:
+        print(f"updated {course.relative(path) or path}")
+    print(f"updated {len(report.changed)}, kept {len(report.unchanged)} notebook(s)")
+    if report.changed:
+        print("re-execute changed lectures to store a clean run: "
+              "vae-edu execute --profile default NOTEBOOK...")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .profiles import PROFILE_NAMES
 
@@ -189,6 +236,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", help="seed of the test inputs, to reproduce a run (default: a secret one)"
     )
     grade.set_defaults(func=cmd_grade)
+
+    toc = sub.add_parser("toc", help="list the course's notebooks; exit 1 if files disagree")
+    toc.add_argument("--course", help="the course folder (default: the current one)")
+    toc.set_defaults(func=cmd_toc)
+
+    colab = sub.add_parser(
+        "colab", help="add or update the Open-in-Colab badge, install cell and GPU metadata"
+    )
+    colab.add_argument(
+        "notebooks", nargs="*", metavar="NOTEBOOK",
+        help="notebooks listed in course/toc.toml (default: every lecture; with --check, "
+             "every lecture and exercise)",
+    )
+    colab.add_argument("--course", help="the course folder (default: the one above NOTEBOOK)")
+    colab.add_argument(
+        "--check", action="store_true",
+        help="write nothing; exit 1 and say what is missing if a notebook is not up to date",
+    )
+    colab.set_defaults(func=cmd_colab)
 
     bench = sub.add_parser("bench", help="benchmarks")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
