@@ -10,6 +10,7 @@ test_grading_batch.py.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,29 @@ def test_a_cell_that_ignores_its_interrupt_is_killed_soon_after(tmp_path):
     (died,) = of(events, "kernel_died")
     assert died["reason"] == "unresponsive" and died["cell"] == 1
     assert of(events, "done")[0]["seconds"] < 20
+
+
+def test_processes_the_submission_started_do_not_outlive_its_run(tmp_path):
+    import psutil
+
+    pid_file = tmp_path / "child.pid"
+    events = run(tmp_path, [
+        "import subprocess, time\n"
+        "child = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(1)",
+    ])
+    assert of(events, "done") and not of(events, "cell_error")
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return  # killed, waiting to be reaped by its new parent
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"process {pid} (sleep 300, started by the submission) still runs")
 
 
 def test_resident_memory_over_the_limit_kills_the_kernel(tmp_path):

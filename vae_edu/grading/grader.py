@@ -429,7 +429,8 @@ def _judge(solution: SolutionNotebook, events: list[dict], data: dict[str, tuple
                 result.notes.append(f"{where} was stopped after {e['limit']:g} s "
                                     "(time limit per cell)")
             else:
-                result.notes.append(f"{where} raised {e['ename']}: {e['evalue']}")
+                message = f": {e['evalue']}" if e.get("evalue") else ""
+                result.notes.append(f"{where} raised {e['ename']}{message}")
         elif e.get("event") == "output_dropped":
             result.notes.append(f"{e['bytes'] / 2**20:.1f} MB of output beyond the first "
                                 f"{limits.max_output_mb:g} MB was not kept")

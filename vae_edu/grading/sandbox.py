@@ -125,8 +125,12 @@ def kill_process_group(pid: int | None) -> None:
             continue
 
 
-def _rss(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, in bytes (0 once it is gone)."""
+def _rss(pid: int, seen: dict[int, float]) -> int:
+    """Resident memory of ``pid`` and all its descendants, in bytes (0 once it is gone).
+
+    Every descendant is remembered in ``seen`` (pid -> creation time), so that
+    :func:`_kill_seen` can stop those that left the kernel's process group.
+    """
     import psutil
 
     try:
@@ -138,9 +142,23 @@ def _rss(pid: int) -> int:
     for p in procs:
         try:
             total += p.memory_info().rss
+            seen.setdefault(p.pid, p.create_time())
         except psutil.Error:
             pass
     return total
+
+
+def _kill_seen(seen: dict[int, float]) -> None:
+    """SIGKILL every remembered process that still runs (same pid, same creation time)."""
+    import psutil
+
+    for pid, created in seen.items():
+        try:
+            proc = psutil.Process(pid)
+            if proc.create_time() == created:
+                proc.kill()
+        except psutil.Error:
+            pass
 
 
 def _first_line(source: str) -> str:
@@ -176,6 +194,7 @@ async def run_notebook(
         if cell.cell_type == "code" and i not in injected:
             code_number[i] = len(code_number) + 1
     started: dict[int, float] = {}
+    seen: dict[int, float] = {}  # the kernel and every descendant the watchdog saw
 
     def timeout_of(cell) -> float:
         index = position.get(id(cell), -1)
@@ -197,7 +216,7 @@ async def run_notebook(
                 kill("unresponsive")  # it did not stop when interrupted
                 return
             if state["pid"] is not None:
-                rss = _rss(state["pid"])
+                rss = _rss(state["pid"], seen)
                 state["peak"] = max(state["peak"], rss)
                 if rss > limits.memory_bytes:
                     kill("memory")
@@ -206,7 +225,6 @@ async def run_notebook(
     def on_notebook_start(**_: Any) -> None:
         provisioner = client.km.provisioner if client.km else None
         state["pid"] = getattr(provisioner, "pid", None)
-        state["process"] = getattr(provisioner, "process", None)
         emit({"event": "started", "kernel_pid": state["pid"]})
 
     def on_cell_execute(cell=None, cell_index: int = -1, **_: Any) -> None:
@@ -283,9 +301,10 @@ async def run_notebook(
         emit({"event": "failed", "message": _short(f"{type(exc).__name__}: {exc}", 500)})
     finally:
         watchdog.cancel()
-        process = state.get("process")
-        if process is not None and process.poll() is None:
-            kill_process_group(state["pid"])  # the kernel must not outlive its run
+        # Nothing the submission started may outlive its run: the kernel's process group,
+        # and any descendant seen on the way (one that called setsid() left the group).
+        kill_process_group(state["pid"])
+        _kill_seen(seen)
     if client.dropped_bytes:
         emit({"event": "output_dropped", "bytes": client.dropped_bytes,
               "kept": client.output_bytes})
