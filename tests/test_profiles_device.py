@@ -64,3 +64,15 @@ def test_seed_everything_repeats_all_generators():
     assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
     with pytest.raises(ValueError):
         seed_everything(-1)
+
+
+def test_iwae_budget_grows_with_the_profile():
+    from vae_edu.profiles import IWAE_BUDGETS, iwae_budget
+
+    assert set(IWAE_BUDGETS) == set(PROFILE_NAMES)
+    (k_smoke, n_smoke), (k_default, n_default), (k_full, n_full) = (
+        iwae_budget(p) for p in PROFILE_NAMES
+    )
+    assert k_smoke <= k_default <= k_full and n_smoke <= n_default and n_full is None
+    with pytest.raises(UnknownProfileError):
+        iwae_budget("fast")

@@ -69,6 +69,12 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     # fine-tuning the pretrained stack with few labels (the labelled set is tiny)
     "stacked_finetune": {"smoke": (2, 1000, 256), "default": (100, None, None),
                          "full": (300, None, None)},
+    # Gaussian-decoder VAEs with a fixed sigma (lecture 06)
+    "vae_sigma": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
+    # the convolutional VAE of lecture 07 and the MLP VAE it is compared with
+    "conv_vae": {"smoke": _SMOKE, "default": (3, None, None), "full": (100, None, None)},
+    # the conditional VAE of lecture 08 (MLP, 2-d latent) and the 2-d VAE it is compared with
+    "cvae": {"smoke": _SMOKE, "default": (10, None, None), "full": (100, None, None)},
     # end-to-end fine-tuning of the unrolled, pretrained deep autoencoder (lecture 05)
     "stacked_finetune_ae": {"smoke": _SMOKE, "default": (2, None, None),
                             "full": (30, None, None)},
@@ -83,6 +89,15 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     # train_size of) the colour-field VAE's training images
     "colorization_mdn": {"smoke": (2, 256, 64), "default": (20, None, None),
                          "full": (100, None, None)},
+}
+
+
+#: IWAE estimates of log p(x): (importance samples k, test images scored; None = all), per
+#: profile.  Used by ``vae-edu bench quality`` and lecture 06.
+IWAE_BUDGETS: dict[str, tuple[int, int | None]] = {
+    "smoke": (20, 100),
+    "default": (5000, 500),
+    "full": (5000, None),
 }
 
 
@@ -119,3 +134,9 @@ def budget(experiment: str = "generic", *, profile: str | None = None, **overrid
     epochs, train_size, test_size = BUDGETS[experiment][name]
     result = Budget(profile=name, epochs=epochs, train_size=train_size, test_size=test_size)
     return replace(result, **overrides) if overrides else result
+
+
+def iwae_budget(profile: str | None = None) -> tuple[int, int | None]:
+    """``(k, n_images)`` of an IWAE estimate under ``profile`` (default: the one in force)."""
+    name = check_profile(profile) if profile is not None else current_profile()
+    return IWAE_BUDGETS[name]

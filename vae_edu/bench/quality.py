@@ -35,12 +35,10 @@ from ..evaluate import (
 )
 from ..models import VAE, StackedAutoencoder, deep_autoencoder
 from ..models.autoencoders import accuracy
-from ..profiles import budget, current_profile
+from ..profiles import budget, current_profile, iwae_budget
 from ..seeding import seed_everything
 from ..train import fit
 
-# IWAE samples and test images used for it, per profile (None = the whole test split)
-IWAE = {"smoke": (20, 100), "default": (5000, 500), "full": (5000, None)}
 LABELS = (100, 1000)
 
 
@@ -79,7 +77,7 @@ def bench_vae(data, device, compare_example: bool) -> None:
 
 def bench_iwae(data, device) -> None:
     seed_everything(0)
-    k, n_test = IWAE[current_profile()]
+    k, n_test = iwae_budget()
     model = VAE(784, 500, 50)
     b = budget("vae_binarized")
     train = data.train.take(b.train_size)
