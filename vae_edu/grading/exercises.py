@@ -49,6 +49,9 @@ def _text(nb: nbformat.NotebookNode) -> str:
 def exercise_texts(solutions_dir: Path) -> dict[str, str]:
     """File name -> text of the exercise notebook, for every solution notebook.
 
+    Each exercise also gets the course's Open-in-Colab badge and Colab-only install cell
+    (:func:`vae_edu.colab.add_to_exercise`); solutions do not need them.
+
     Raises:
         SolutionError: if a solution breaks the conventions, or there are none.
     """

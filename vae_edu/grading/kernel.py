@@ -46,7 +46,10 @@ def apply_limits(limits: dict[str, int]) -> None:
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
-        resource.setrlimit(which, (value, value))
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):  # a platform that refuses it: the watchdog remains
+            pass
 
     if "data" in limits:
         lower(resource.RLIMIT_DATA, limits["data"])

@@ -101,7 +101,7 @@ class _LimitedClient(NotebookClient):
         if cell_index in self.injected:
             data = msg.get("content", {}).get("data", {})
             is_payload = msg["msg_type"] == "display_data" and PAYLOAD_MIME in data
-            if msg["msg_type"] == "error" or (is_payload and size <= self.max_payload):
+            if (msg["msg_type"] == "error" or is_payload) and size <= self.max_payload:
                 return super().output(outs, msg, display_id, cell_index)
             if is_payload:
                 self.oversized_payloads.add(cell_index)
