@@ -280,9 +280,11 @@ def test_vae_edu_colab_refuses_a_notebook_the_toc_does_not_list(course, capsys):
     assert stray.read_bytes() == before
 
 
-def test_check_without_arguments_covers_lectures_and_exercises(course):
+def test_check_without_arguments_covers_lectures_and_exercises(course, capsys):
     with pytest.raises(FileNotFoundError, match="exercises/01_first.ipynb"):
         sync_colab(check=True, course=load_course(course))  # the exercise is not there yet
+    assert main(["colab", "--check", "--course", str(course)]) == 2
+    assert "notebook not found: " in capsys.readouterr().err
     (course / "exercises").mkdir()
     nb = lecture()
     add_to_exercise(nb, "01_first.ipynb", course / "solutions")

@@ -152,7 +152,11 @@ def cmd_colab(args: argparse.Namespace) -> int:
         print(f"note: course/toc.toml still names the placeholder repository "
               f"{course.colab.repository}; set [colab] repository to the course's GitHub "
               "owner/name", file=sys.stderr)
-    report = sync_colab(args.notebooks or None, check=args.check, course=course)
+    try:
+        report = sync_colab(args.notebooks or None, check=args.check, course=course)
+    except FileNotFoundError as err:
+        print(f"vae-edu colab: {err}", file=sys.stderr)
+        return 2
     for path, problems in report.problems.items():
         for problem in problems:
             print(f"{course.relative(path) or path}: {problem}")
