@@ -10,12 +10,18 @@ import torch
 
 from vae_edu.colorization import (
     HUES,
+    MDN,
+    ColorFields,
+    ColorFieldVAE,
+    DecoderLoss,
+    DiverseColorizer,
     best_of_k_error,
     diversity,
     field_distance,
     hue_of,
     hued_mnist,
     mode_coverage,
+    score_colorizer,
 )
 from vae_edu.colorization.lab import AB_SCALE
 from vae_edu.data import MNISTSplit
@@ -112,3 +118,19 @@ def test_mode_coverage_counts_the_distinct_true_hues():
     assert mode_coverage(samples, grey_both, hues).item() == pytest.approx((0.5 + 1.0) / 2)
     assert len(HUES) == len(hues) == 4
     assert (hues.norm(dim=1) * AB_SCALE).tolist() == pytest.approx([45.0] * 4)
+
+
+def test_score_colorizer_averages_over_batches_in_lab_units():
+    torch.manual_seed(0)
+    fields = _hued(n=10)
+    vae = ColorFieldVAE((28, 28), 2, DecoderLoss({"l2": 1.0}))
+    model = DiverseColorizer(vae, MDN((28, 28), 2, components=3)).eval()
+    scores = score_colorizer(model, fields, k=3, batch_size=4)
+    samples = model.sample(fields.grey, 3)  # deterministic: the decoded component means
+    assert scores["best_of_k"] == pytest.approx(
+        AB_SCALE * best_of_k_error(samples, fields.color).item(), rel=1e-5)
+    assert scores["diversity"] == pytest.approx(AB_SCALE * diversity(samples).item(), rel=1e-5)
+    assert scores["coverage"] == pytest.approx(
+        mode_coverage(samples, fields.grey, fields.hues).item(), rel=1e-6)
+    no_hues = ColorFields(fields.grey, fields.color)
+    assert set(score_colorizer(model, no_hues, k=2)) == {"best_of_k", "diversity"}

@@ -29,7 +29,14 @@ from .losses import (
     mahalanobis_loss,
     mdn_nll,
 )
-from .metrics import best_of_k_error, diversity, field_distance, hue_of, mode_coverage
+from .metrics import (
+    best_of_k_error,
+    diversity,
+    field_distance,
+    hue_of,
+    mode_coverage,
+    score_colorizer,
+)
 from .models import MDN, ColorCVAE, ColorFieldVAE, DiverseColorizer, L2Colorizer
 
 __all__ = [
@@ -61,5 +68,6 @@ __all__ = [
     "mode_coverage",
     "photo_patches",
     "rgb_to_lab",
+    "score_colorizer",
     "split_grey_color",
 ]

@@ -13,12 +13,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..train import evaluation_mode
+from .lab import AB_SCALE
+
 __all__ = [
     "best_of_k_error",
     "diversity",
     "field_distance",
     "hue_of",
     "mode_coverage",
+    "score_colorizer",
 ]
 
 
@@ -140,3 +144,41 @@ def mode_coverage(
     hit = torch.zeros(b, k + 1, dtype=torch.bool, device=samples.device)
     hit.scatter_(1, found + 1, True)  # column 0 collects "no hue"
     return hit[:, 1:].float().sum(1).div(k).mean()
+
+
+def score_colorizer(
+    model, fields, k: int = 8, *, batch_size: int = 100, seed: int = 0
+) -> dict[str, float]:
+    """The metrics of one model on a set of colour fields, in Lab units.
+
+    Draws ``k`` colourizations of every grey image (``model.sample(grey, k,
+    generator=...)``, in eval mode, ``batch_size`` images at a time, the random numbers
+    from one generator seeded with ``seed``) and returns
+
+    * ``"best_of_k"``: :func:`best_of_k_error` times ``AB_SCALE`` (Lab units);
+    * ``"diversity"``: :func:`diversity` times ``AB_SCALE`` (Lab units);
+    * ``"coverage"``: :func:`mode_coverage` (a fraction), only when ``fields.hues`` is set.
+
+    Each is averaged over all images of ``fields``
+    (a :class:`~vae_edu.colorization.data.ColorFields`).
+    """
+    if not isinstance(k, int) or k < 2:
+        raise ValueError(f"score_colorizer: k must be an int >= 2 (for diversity), got {k!r}")
+    generator = torch.Generator(device=fields.device).manual_seed(seed)
+    totals = {"best_of_k": 0.0, "diversity": 0.0, "coverage": 0.0}
+    with evaluation_mode(model):
+        for start in range(0, len(fields), batch_size):
+            part = fields[start : start + batch_size]
+            samples = model.sample(part.grey, k, generator=generator)
+            n = len(part)
+            totals["best_of_k"] += n * best_of_k_error(samples, part.color).item()
+            totals["diversity"] += n * diversity(samples).item()
+            if fields.hues is not None:
+                totals["coverage"] += n * mode_coverage(samples, part.grey, fields.hues).item()
+    out = {
+        "best_of_k": AB_SCALE * totals["best_of_k"] / len(fields),
+        "diversity": AB_SCALE * totals["diversity"] / len(fields),
+    }
+    if fields.hues is not None:
+        out["coverage"] = totals["coverage"] / len(fields)
+    return out

@@ -124,7 +124,9 @@ def scatter_hue_codes(
                    edgecolor="white", linewidth=0.8, label="MDN means")
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
-    ax.legend(fontsize=7, markerscale=2, loc="best")
+    legend = ax.legend(fontsize=7, loc="best")
+    for handle in legend.legend_handles:  # the same marker size for every entry
+        handle.set_sizes([30])
     if title:
         ax.set_title(title)
     return fig
