@@ -293,3 +293,23 @@ def test_mdn_nll_rejects_bad_shapes_and_sigma():
         mdn_nll(torch.zeros(2, 3), torch.zeros(2, 3, 4), torch.zeros(2, 4), 0.0)
     with pytest.raises(ValueError, match="do not fit"):
         mdn_nll(torch.zeros(2, 3), torch.zeros(2, 3, 4), torch.zeros(2, 5), 1.0)
+
+
+def test_mahalanobis_and_mdn_stay_in_float32_under_autocast():
+    fields = _fields().float()
+    pca = ColorPCA(3).fit(fields)
+    pred, target = fields[:4] * 0.9, fields[:4]
+    exact = mahalanobis_loss(pred, target, pca)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = mahalanobis_loss(pred, target, pca)
+        nll = mdn_nll(torch.zeros(2, 3), torch.zeros(2, 3, 2), torch.ones(2, 2), 0.1)
+    assert mixed.dtype == torch.float32 and nll.dtype == torch.float32
+    torch.testing.assert_close(mixed, exact)
+
+
+def test_pca_fit_leaves_the_global_random_numbers_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    ColorPCA(2).fit(_fields().float())
+    assert torch.equal(torch.rand(3), expected)

@@ -268,7 +268,8 @@ class ColorPCA(nn.Module):
         # only the top k are needed: a randomised SVD (Halko et al.) finds them in a
         # fraction of the time of a full one, with a fixed seed that leaves torch's
         # global random numbers alone
-        with torch.random.fork_rng(devices=[]):
+        gpus = [x.device.index or 0] if x.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=gpus):
             torch.manual_seed(0)
             _, s, v = torch.svd_lowrank(centred, q=min(self.k + 10, n, d), niter=6)
         eigenvalues = s**2 / (n - 1)
@@ -325,12 +326,16 @@ def mahalanobis_loss(pred: Tensor, target: Tensor, pca: ColorPCA) -> Tensor:
             f"mahalanobis_loss: the fields have {d.shape[1]} values but the PCA was fitted "
             f"on fields of {len(pca.components)}"
         )
-    coords = d @ pca.components  # (B, k)
-    residual = d - coords @ pca.components.T  # (B, D)
-    along = (coords.pow(2) / pca.variances).sum(1)  # (B,)
-    across = residual.pow(2).sum(1) / pca.residual_variance  # (B,)
-    per_sample = along + across
-    return per_sample.mean()
+    # in (at least) float32 even under mixed precision: the residual is a small difference
+    # of large numbers, divided by a small variance
+    with torch.autocast(d.device.type, enabled=False):
+        dtype = torch.promote_types(d.dtype, torch.float32)
+        d, u = d.to(dtype), pca.components.to(dtype)
+        coords = d @ u  # (B, k)
+        residual = d - coords @ u.T  # (B, D)
+        along = (coords.pow(2) / pca.variances.to(dtype)).sum(1)  # (B,)
+        across = residual.pow(2).sum(1) / pca.residual_variance.to(dtype)  # (B,)
+    return (along + across).mean()
 
 
 # ----------------------------------------------------------------------------- L_dec
@@ -427,6 +432,8 @@ def mdn_nll(logits: Tensor, means: Tensor, z: Tensor, sigma: float) -> Tensor:
             f"{tuple(means.shape)} (B, M, Z), z {tuple(z.shape)} (B, Z)"
         )
     dim = z.shape[1]
+    dtype = torch.promote_types(torch.promote_types(logits.dtype, means.dtype), torch.float32)
+    logits, means, z = logits.to(dtype), means.to(dtype), z.to(dtype)  # no half precision
     sq = (z.unsqueeze(1) - means).pow(2).sum(-1)  # (B, M)
     log_normal = -0.5 * sq / sigma**2 - dim * (math.log(sigma) + 0.5 * LOG_2PI)
     log_mix = torch.log_softmax(logits, dim=1) + log_normal  # (B, M)
