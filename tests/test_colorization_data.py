@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import skimage.data
 import torch
@@ -94,3 +95,55 @@ def test_offline_there_is_no_cifar_and_the_photos_come_from_skimage(capsys):
     assert photos.train.image_size == (32, 32) and len(photos.train) > 1000
     with pytest.raises(RuntimeError, match="source='skimage'"):
         load_photos(source="cifar10", device="cpu")
+
+
+class _FakeCIFAR10:
+    """Stands in for torchvision's CIFAR10: 'cached' holds or not, downloads are recorded."""
+
+    cached = True
+    downloads: list[bool] = []
+
+    def __init__(self, root, train=True, download=False):
+        if download:
+            self.downloads.append(train)
+        elif not self.cached:
+            raise RuntimeError("Dataset not found or corrupted.")
+        n = 50 if train else 20
+        gen = np.random.default_rng(0 if train else 1)
+        self.data = gen.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def fake_cifar(monkeypatch):
+    import torchvision.datasets
+
+    _FakeCIFAR10.cached, _FakeCIFAR10.downloads = True, []
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", _FakeCIFAR10)
+    return _FakeCIFAR10
+
+
+def test_cached_cifar10_becomes_lab_colour_fields(fake_cifar):
+    train, test = load_cifar10(12, None, seed=3, device="cpu")
+    assert len(train) == 12 and len(test) == 20 and train.image_size == (32, 32)
+    chosen = torch.randperm(50, generator=torch.Generator().manual_seed(3))[:12]
+    rgb = torch.from_numpy(_FakeCIFAR10(None).data[chosen.numpy()]).permute(0, 3, 1, 2) / 255
+    lab = rgb_to_lab(rgb.double())
+    torch.testing.assert_close(train.grey.double(), lab[:, :1] / 100, atol=1e-4, rtol=0)
+    torch.testing.assert_close(train.color.double(), lab[:, 1:] / AB_SCALE, atol=1e-4, rtol=0)
+    photos = load_photos(12, 5, device="cpu")
+    assert photos.source == "CIFAR-10" and (len(photos.train), len(photos.test)) == (12, 5)
+    assert fake_cifar.downloads == []
+
+
+def test_missing_cifar10_is_not_downloaded_offline_or_without_network(fake_cifar, monkeypatch):
+    import vae_edu.colorization.data as data
+
+    fake_cifar.cached = False
+    assert load_cifar10(device="cpu") is None  # VAE_EDU_OFFLINE=1 (conftest)
+    monkeypatch.delenv("VAE_EDU_OFFLINE")
+    monkeypatch.setattr(data, "network_reachable", lambda address: False)
+    assert load_cifar10(device="cpu") is None
+    assert fake_cifar.downloads == []
+    monkeypatch.setattr(data, "network_reachable", lambda address: True)
+    assert load_cifar10(device="cpu") is not None
+    assert fake_cifar.downloads == [True, False]  # train and test, once each

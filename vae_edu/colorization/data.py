@@ -246,20 +246,43 @@ def photo_patches(
     return out[0], out[1]
 
 
+def _cifar_fields(data, n: int | None, seed: int, device, name: str) -> ColorFields:
+    """``n`` images of a torchvision CIFAR10 split (a fixed shuffle), as colour fields.
+
+    Only the chosen images are converted to Lab, 10,000 at a time."""
+    images = data.data  # (N, 32, 32, 3) uint8
+    if n is not None and n < len(images):
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+        images = images[order[:n].numpy()]
+    greys, colors = [], []
+    for start in range(0, len(images), 10_000):
+        rgb = torch.from_numpy(images[start : start + 10_000]).permute(0, 3, 1, 2)
+        grey, color = split_grey_color(rgb.float() / 255.0)
+        greys.append(grey)
+        colors.append(color)
+    return ColorFields(torch.cat(greys).to(device), torch.cat(colors).to(device),
+                       name=f"CIFAR-10 ({name})")
+
+
 def load_cifar10(
-    *, download: bool = True, device: str | torch.device | None = None
+    train_size: int | None = None,
+    test_size: int | None = None,
+    *,
+    seed: int = 0,
+    download: bool = True,
+    device: str | torch.device | None = None,
 ) -> tuple[ColorFields, ColorFields] | None:
     """CIFAR-10 (32 x 32 colour photographs) as ``(train, test)`` colour fields, or None.
 
     Looks in ``$VAE_EDU_CACHE/cifar10`` (default ``~/.cache/vae_edu``); downloads there
     through torchvision when it is missing, ``download`` is true, ``$VAE_EDU_OFFLINE``
     is not set and the server answers within a few seconds. Returns ``None`` (and says
-    why) when none of this works: CIFAR-10 is a bonus, never required.
+    why when a download fails) when none of this works: CIFAR-10 is a bonus, never
+    required. ``train_size`` / ``test_size`` images of a fixed shuffle (``seed``) are
+    kept (``None``: all 50,000 / 10,000).
     """
-    try:
-        from torchvision.datasets import CIFAR10
-    except ImportError:  # pragma: no cover - torchvision is a dependency
-        return None
+    from torchvision.datasets import CIFAR10
+
     folder = cache_dir() / "cifar10"
     try:
         train, test = CIFAR10(str(folder), train=True), CIFAR10(str(folder), train=False)
@@ -277,12 +300,8 @@ def load_cifar10(
         finally:
             socket.setdefaulttimeout(previous)
     device = pick_device(device)
-    out = []
-    for name, data in (("train", train), ("test", test)):
-        rgb = torch.from_numpy(data.data).permute(0, 3, 1, 2).float() / 255.0
-        grey, color = split_grey_color(rgb)
-        out.append(ColorFields(grey.to(device), color.to(device), name=f"CIFAR-10 ({name})"))
-    return out[0], out[1]
+    return (_cifar_fields(train, train_size, seed, device, "train"),
+            _cifar_fields(test, test_size, seed, device, "test"))
 
 
 @dataclass
@@ -298,19 +317,26 @@ class PhotoData:
 
 
 def load_photos(
-    *, source: str = "auto", device: str | torch.device | None = None, quiet: bool = False
+    train_size: int | None = None,
+    test_size: int | None = None,
+    *,
+    source: str = "auto",
+    device: str | torch.device | None = None,
+    quiet: bool = False,
 ) -> PhotoData:
     """Real colour photographs, 32 x 32: CIFAR-10 where it can be had, else skimage patches.
 
     Args:
+        train_size, test_size: how many images of each split to keep (a fixed shuffle;
+            ``None``: all of them).
         source: ``"auto"`` (CIFAR-10 when cached or downloadable, else the patches),
             ``"cifar10"`` (an error when it cannot be had) or ``"skimage"``.
-        quiet: do not print the one line that says which source is used.
+        quiet: do not print the one line that says the patches are used.
     """
     if source not in ("auto", "cifar10", "skimage"):
         raise ValueError(f"source must be 'auto', 'cifar10' or 'skimage', got {source!r}")
     if source in ("auto", "cifar10"):
-        cifar = load_cifar10(device=device)
+        cifar = load_cifar10(train_size, test_size, device=device)
         if cifar is not None:
             return PhotoData(*cifar, source="CIFAR-10")
         if source == "cifar10":
@@ -324,4 +350,5 @@ def load_photos(
             "vae_edu: using 32 x 32 patches of the photographs shipped with scikit-image "
             f"({', '.join(PHOTOS)}); CIFAR-10 is used instead when it can be downloaded"
         )
-    return PhotoData(train, test, source="scikit-image photo patches")
+    return PhotoData(train.take(train_size), test.take(test_size),
+                     source="scikit-image photo patches")
