@@ -28,7 +28,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ..losses import LOG_2PI, check_same_shape
+from ..losses import LOG_2PI, _check_float, check_same_shape
 
 __all__ = [
     "ColorHistogram",
@@ -45,13 +45,7 @@ __all__ = [
 
 def _check_field(t: Tensor, name: str, where: str) -> None:
     """Raise one clear error unless ``t`` is a floating ``(B, C, H, W)`` tensor."""
-    if not torch.is_tensor(t):
-        raise TypeError(f"{where}: {name} must be a torch.Tensor, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(
-            f"{where}: {name} must be a floating-point tensor, got dtype {t.dtype}; "
-            f"convert it with {name}.float()"
-        )
+    _check_float(t, name, where)
     if t.dim() != 4:
         raise ValueError(
             f"{where}: {name} must be a colour field of shape (B, C, H, W), got shape "
