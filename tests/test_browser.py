@@ -34,6 +34,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from vae_edu.course import load_course
@@ -152,7 +153,14 @@ def lab(tmp_path_factory):
     notebooks = work / "notebooks"
     notebooks.mkdir()
     for number in ("06", "08"):
-        shutil.copy(_lecture(number), notebooks)  # Lab saves into the copies, not lectures/
+        # Lab saves into the copies, not lectures/. The copies start without outputs and
+        # execution counts: Lab's "Clear Outputs" leaves the count of a cell that has no
+        # output (the Colab install cell), which made "has every cell run?" pass too early.
+        copy = nbformat.read(_lecture(number), as_version=4)
+        for cell in copy.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nbformat.write(copy, notebooks / _lecture(number).name)
     config = work / "config"
     config.mkdir()
     (config / "jupyter_server_config.json").write_text(json.dumps({
@@ -288,10 +296,19 @@ def open_and_run_all(page, lab, name: str) -> None:
 
 def widget_cell(page, call: str):
     """The code cell whose source contains ``call`` and whose output is a live widget."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     cell = page.locator(f"{NOTEBOOK} .jp-CodeCell", has_text=call).filter(
         has=page.locator(".jp-OutputArea-output img.widget-image")
     ).first
-    cell.scroll_into_view_if_needed()
+    try:
+        cell.scroll_into_view_if_needed()
+    except PlaywrightTimeout:
+        shown = page.locator(f"{NOTEBOOK} .jp-CodeCell", has_text=call)
+        outputs = [c.locator(".jp-OutputArea").inner_html()[:1500] for c in shown.all()]
+        pytest.fail(f"no live widget image in the cell calling {call!r}; "
+                    f"{len(outputs)} such cell(s), their outputs:\n" + "\n---\n".join(outputs),
+                    pytrace=False)
     return cell
 
 
