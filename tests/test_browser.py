@@ -290,10 +290,17 @@ def open_and_run_all(page, lab, name: str) -> None:
     # Done when the first cell has run and no cell is queued or running ([*]); after an
     # error JupyterLab stops and leaves the cells below without a number.
     deadline = time.monotonic() + RUN_TIMEOUT
+    retry_at = time.monotonic() + 30
     while True:
         prompts = page.evaluate(_PROMPTS)
         if any(ch.isdigit() for ch in prompts[0]) and "[*]:" not in prompts:
             break
+        started = "[*]:" in prompts or any(ch.isdigit() for p in prompts for ch in p)
+        if not started and time.monotonic() > retry_at:
+            # Lab can drop a "Run All" issued while its kernel session is still starting
+            # (seen on a fresh CI machine): ask again until a cell is queued
+            _menu(page, "Run", "Run All Cells")
+            retry_at = time.monotonic() + 30
         dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
         if dialog.count():  # see the page fixture: accept the proposed kernel
             dialog.locator("button.jp-mod-accept").click()
