@@ -2,12 +2,21 @@
 
 Notebooks run under nbval get the ``smoke`` profile (seconds per notebook) unless
 ``VAE_EDU_PROFILE`` is set already, and never try to download data; the kernel inherits
-this environment.  tests/conftest.py isolates the library tests from both.
+this environment.  Their model cache is a fresh, empty folder for each test session, so
+every run trains (and stores) what the notebooks train, whatever the user's cache holds.
+tests/conftest.py isolates the library tests from all of it.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("VAE_EDU_PROFILE", "smoke")
 os.environ.setdefault("VAE_EDU_OFFLINE", "1")
+if os.environ.get("VAE_EDU_CACHE_MODELS", "").strip().lower() != "off":
+    _models = tempfile.mkdtemp(prefix="vae_edu_test_models_")
+    atexit.register(shutil.rmtree, _models, ignore_errors=True)
+    os.environ["VAE_EDU_CACHE_MODELS"] = _models
 # Figures as in Jupyter (the kernel's inline backend), as when the outputs were stored.
 os.environ.pop("MPLBACKEND", None)

@@ -14,7 +14,8 @@ SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 def _isolated_environment(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("VAE_EDU_OFFLINE", "1")
     monkeypatch.setenv("VAE_EDU_CACHE", str(tmp_path_factory.mktemp("cache")))
-    for name in ("VAE_EDU_DATA", "VAE_EDU_PROFILE", "VAE_EDU_DEVICE"):
+    # the model cache: VAE_EDU_CACHE/models, an empty folder for each test
+    for name in ("VAE_EDU_DATA", "VAE_EDU_PROFILE", "VAE_EDU_DEVICE", "VAE_EDU_CACHE_MODELS"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -2,7 +2,10 @@
 
 Every notebook trains through :func:`fit` (or :func:`load_or_train`)::
 
-    history = fit(model, data.train, data.test, epochs=b.epochs)
+    history = fit(model, data.train, data.test, epochs=b.epochs, cache="06-vae2")
+
+``cache="name"`` loads the trained model from the model cache when this exact run
+(model, data, budget, seed, code) was trained before (:mod:`vae_edu.model_cache`).
 
 A model defines ``model.loss(batch) -> {"loss": ..., "recon": ..., "kl": ...}``: the
 entry ``"loss"`` is what is minimised (a scalar, averaged over the batch, in nats); the
@@ -36,6 +39,9 @@ from .profiles import current_profile
 
 LossFn = Callable[[torch.nn.Module, tuple], "Mapping[str, torch.Tensor] | torch.Tensor"]
 CHECKPOINT_VERSION = 1
+#: Part of every model-cache key (see :mod:`vae_edu.model_cache`): bump it when a change of
+#: the training loop changes what training produces, so that cached models are retrained.
+TRAINING_CODE_VERSION = 1
 
 
 class TrainingDiverged(FloatingPointError):
@@ -240,6 +246,7 @@ def fit(
     checkpoint: str | Path | None = None,
     progress: bool = True,
     verbose: bool = True,
+    cache: str | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs in total and return its :class:`History`.
 
@@ -248,9 +255,21 @@ def fit(
     to ``model.loss(batch)``.  ``amp=None`` uses mixed precision on a GPU only.
     ``checkpoint``: a file written atomically after each epoch; when it exists, training
     resumes from it (and does nothing when it already holds ``epochs`` epochs).
+    ``cache``: an experiment name, e.g. ``"06-vae2"``: load the trained weights, history
+    and random state of this exact run from the model cache when it is there (one line
+    says so), else train and store them (see :mod:`vae_edu.model_cache`).
     """
     if not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    if cache is not None:
+        from .model_cache import cached_fit
+
+        return cached_fit(
+            cache, model, train, test, train_fn=fit, epochs=epochs, loss_fn=loss_fn,
+            optimizer=optimizer, lr=lr, batch_size=batch_size, seed=seed, device=device,
+            amp=amp, clip_grad_norm=clip_grad_norm, checkpoint=checkpoint,
+            progress=progress, verbose=verbose,
+        )
     device = pick_device(device)
     model.to(device)
     loss_fn = loss_fn or (lambda m, b: m.loss(b))

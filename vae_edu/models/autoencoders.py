@@ -422,10 +422,12 @@ class StackedAutoencoder(_AutoencoderBase):
             test: optional test images; each layer's history then has test losses.
             **fit_kwargs: passed to ``fit`` (``lr``, ``batch_size``, ``seed``,
                 ``device``, ``progress``, ``verbose``, ...).  A ``checkpoint`` path
-                ``run.pt`` becomes one file per layer: ``run-layer0.pt``, ...
+                ``run.pt`` becomes one file per layer: ``run-layer0.pt``, ...; so does a
+                ``cache`` name: ``"05-stack"`` caches ``"05-stack/layer0"``, ...
         """
         device = pick_device(fit_kwargs.get("device"))
         checkpoint = fit_kwargs.pop("checkpoint", None)
+        cache = fit_kwargs.pop("cache", None)
         self.to(device)
 
         def pixels(split):
@@ -439,6 +441,8 @@ class StackedAutoencoder(_AutoencoderBase):
             if checkpoint is not None:
                 path = Path(checkpoint)
                 fit_kwargs["checkpoint"] = path.with_name(f"{path.stem}-layer{k}{path.suffix}")
+            if cache is not None:
+                fit_kwargs["cache"] = f"{cache}/layer{k}"
             histories.append(fit(layer, inputs, test_inputs, epochs=epochs_per_layer, **fit_kwargs))
             if k < len(self.layers) - 1:
                 with torch.no_grad():  # the inputs of the next layer: fixed codes
