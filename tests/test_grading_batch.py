@@ -168,3 +168,107 @@ def test_feedback_tells_what_happened_while_the_notebook_ran(batch):
     assert re.search(r"code cell \d+ \('def hog\(\):'\) raised MemoryError", hog)
     crash = batch["feedback"]["crash"]
     assert "the kernel was stopped in code cell 5 ('ctypes.string_at(0)" in crash
+
+
+# --------------------------------------------------------------------------- hostile, isolated
+
+from vae_edu.grading.isolation import bwrap_problem  # noqa: E402
+
+#: Corpus cases that go after what is outside their kernel: (code cell that must fail, or
+#: None, and the phrase its feedback must hold). Each has the right answers: 5 points.
+HOSTILE = {
+    "detaches_daemon": (None, "Total: 5 / 5 points"),
+    "writes_outside": (3, "raised FileNotFoundError"),
+    "reads_other_submission": (3, "raised FileNotFoundError"),
+    "opens_socket": (3, "raised ConnectionRefusedError"),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    import socket
+    import threading
+    import time
+
+    if bwrap_problem() is not None:
+        pytest.skip(f"bwrap unavailable: {bwrap_problem()}")
+    root = tmp_path_factory.mktemp("hostile")
+    subs, out = root / "submissions", root / "out"
+    (subs / "victim").mkdir(parents=True)
+    other = subs / "victim" / "03_vae.ipynb"
+    shutil.copy(ROOT / "solutions" / "03_vae.ipynb", other)
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(1)
+    received: list = []
+
+    def serve():
+        while server.fileno() != -1:
+            try:
+                received.append(server.accept())
+            except OSError:
+                continue
+
+    threading.Thread(target=serve, daemon=True).start()
+    marker = f"vae-edu-hostile-{time.time_ns()}"
+    target = out / "grades_feedback" / "victim.md"  # a daemon's write, after the feedback
+    values = {"__TARGET__": str(target), "__MARKER__": marker, "__OTHER__": str(other),
+              "__PORT__": str(server.getsockname()[1])}
+    for case in HOSTILE:
+        text = (CORPUS / f"{case}.py").read_text()
+        for key, value in values.items():
+            text = text.replace(key, value)
+        (subs / case).mkdir()
+        script = root / f"{case}.py"
+        script.write_text(text)
+        nbformat.write(percent_to_notebook(script), subs / case / "03_vae.ipynb")
+    before = snapshot(subs)
+    stdout = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout):
+            rc = main(["grade", str(subs), "--out", str(out / "grades.csv"), "--sandbox", "bwrap",
+                       "--solutions", str(ROOT / "solutions"), "--jobs", "2",
+                       "--question-timeout", "15", "--timeout", "240"])
+        victim_feedback = target.read_text()
+        time.sleep(5)  # past the moment the daemon would have written
+        left = [p for p in psutil.process_iter(["cmdline"])
+                if marker in " ".join(p.info["cmdline"] or [])]
+    finally:
+        server.close()
+    with open(out / "grades.csv", newline="") as fh:
+        rows = {row["student"]: row for row in csv.DictReader(fh)}
+    feedback = {p.stem: p.read_text() for p in (out / "grades_feedback").glob("*.md")}
+    return {"rc": rc, "stdout": stdout.getvalue(), "rows": rows, "feedback": feedback,
+            "victim_unchanged": target.read_text() == victim_feedback,
+            "left": left, "received": received, "unchanged": before == snapshot(subs)}
+
+
+def test_hostile_batch_runs_under_bwrap_and_says_so_once(hostile):
+    assert hostile["rc"] == 0, hostile["stdout"]
+    assert hostile["stdout"].count("isolation: bwrap") == 1
+    assert "under bwrap" in hostile["stdout"]
+    assert float(hostile["rows"]["victim"]["total"]) == 5
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_a_hostile_submission_fails_at_the_attempt_and_earns_what_its_answers_earn(hostile,
+                                                                                   case):
+    cell, phrase = HOSTILE[case]
+    text = hostile["feedback"][case]
+    assert float(hostile["rows"][case]["total"]) == 5, text
+    assert phrase in text, text
+    if cell is not None:
+        assert f"code cell {cell} (" in text, text
+    else:
+        assert "What happened while your notebook ran" not in text, text
+
+
+def test_nothing_a_hostile_submission_started_outlives_the_batch(hostile):
+    assert hostile["left"] == []
+    assert hostile["victim_unchanged"]  # the daemon did not overwrite the feedback
+
+
+def test_no_hostile_submission_reached_the_network_or_another_submission(hostile):
+    assert hostile["received"] == []
+    assert hostile["unchanged"]
+    assert "overwritten" not in hostile["feedback"]["writes_outside"]
+    assert "nbformat" not in hostile["feedback"]["reads_other_submission"]

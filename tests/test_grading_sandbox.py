@@ -1,15 +1,19 @@
-"""One submission in its own limited kernel (vae_edu.grading.sandbox and .kernel).
+"""One submission in its own limited kernel (vae_edu.grading.sandbox, .kernel, .isolation).
 
 The kernels here do not import torch (a kernel starts in ~2 s), so the limits can be
 small: a loop is interrupted, a loop that ignores interrupts is killed at the notebook
 deadline, resident memory above the limit kills the kernel, output beyond the cap is
-dropped, and the rlimits reach the kernel. The full grader on real submissions is in
-test_grading_batch.py.
+dropped, and the rlimits reach the kernel. A daemon that double-forks away from its
+kernel dies with the run under both isolations (``basic``: the reaper; ``bwrap``: the
+PID namespace); under ``bwrap`` writes outside the scratch folder, reads of the
+grader's files and network connections fail in the cell that tries them. The full
+grader on real submissions is in test_grading_batch.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -18,18 +22,25 @@ from nbformat import v4
 
 from vae_edu.grading.grader import Limits, _kernel_env
 from vae_edu.grading.harness import PAYLOAD_MIME
+from vae_edu.grading.isolation import bwrap_problem, subreaper
 from vae_edu.grading.kernel import parse_limits
-from vae_edu.grading.sandbox import RunLimits, run_notebook
+from vae_edu.grading.sandbox import RUN_MARKER, RunLimits, run_notebook
 
 MB = 2**20
+ISOLATIONS = ["basic", pytest.param("bwrap", marks=pytest.mark.skipif(
+    bwrap_problem() is not None, reason=f"bwrap unavailable: {bwrap_problem()}"))]
+needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None,
+                                 reason=f"bwrap unavailable: {bwrap_problem()}")
 
 
-def run(tmp_path: Path, cells: list[str], *, injected=(), memory_mb=512, **limits):
+def run(tmp_path: Path, cells: list[str], *, injected=(), memory_mb=512, isolation="basic",
+        hide=(), **limits):
     nb = v4.new_notebook()
     nb.cells = [v4.new_code_cell(src) for src in cells]
-    work, home, tmp = (tmp_path / name for name in ("work", "home", "tmp"))
+    base = tmp_path / "scratch"
+    work, home, tmp = (base / name for name in ("work", "home", "tmp"))
     for folder in (work, home, tmp):
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     run_limits = RunLimits(
         cell_timeout=limits.get("cell_timeout", 30),
         question_timeout=limits.get("question_timeout", 30),
@@ -41,8 +52,12 @@ def run(tmp_path: Path, cells: list[str], *, injected=(), memory_mb=512, **limit
     grader_limits = Limits(memory_mb=max(memory_mb, 1024), max_file_mb=1)
     env = _kernel_env(home, tmp, grader_limits)
     env["VAE_EDU_GRADING_LIMITS"] = f"data={memory_mb * MB},fsize={MB}"
+    env[RUN_MARKER] = f"test-{time.time_ns()}"
     injected = {i: f"q{i}" for i in injected}
-    return asyncio.run(run_notebook(nb, injected, cwd=str(work), env=env, limits=run_limits))
+    with subreaper():
+        return asyncio.run(run_notebook(nb, injected, cwd=str(work), env=env, limits=run_limits,
+                                        isolation=isolation, scratch=str(tmp_path / "scratch")
+                                        if isolation == "bwrap" else None, hide=hide))
 
 
 def display_payload(value) -> str:
@@ -161,3 +176,105 @@ def test_a_kernel_that_cannot_start_is_a_grader_failure(tmp_path, monkeypatch):
     events = run(tmp_path, ["print(1)"])
     assert of(events, "failed") and of(events, "done")
 
+
+
+DAEMON = """import os, sys, time
+marker, target = {marker!r}, {target!r}
+if os.fork() == 0:          # the child leaves the session, forks again and exits:
+    os.setsid()             # the grandchild is an orphan, no longer the kernel's descendant
+    if os.fork() == 0:
+        code = f"import time; time.sleep(3); open({{target!r}}, 'w').write('x')  # {{marker}}"
+        os.execv(sys.executable, [sys.executable, "-c", code])
+    os._exit(0)
+time.sleep(0.5)
+print('daemon started')"""
+
+
+def processes_with(marker: str) -> list:
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if marker in " ".join(proc.info["cmdline"] or []):
+            found.append(proc)
+    return found
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_a_double_forked_daemon_dies_with_the_run(tmp_path, isolation):
+    marker = f"vae-edu-daemon-{time.time_ns()}"
+    target = tmp_path / "written_by_daemon"
+    events = run(tmp_path, [DAEMON.format(marker=marker, target=str(target)),
+                            "print('done')"], isolation=isolation)
+    assert of(events, "done") and not of(events, "cell_error"), events
+    assert processes_with(marker) == []  # gone as soon as the run is over
+    time.sleep(4)  # past the moment it would have written
+    assert not target.exists()
+    assert processes_with(marker) == []
+
+
+@needs_bwrap
+def test_under_bwrap_writes_outside_the_scratch_folder_fail(tmp_path):
+    outside = tmp_path / "outside.txt"
+    in_repo = Path(__file__).resolve().parents[1] / f".vae-edu-sandbox-probe-{time.time_ns()}"
+    try:
+        events = run(tmp_path, [
+            f"open({str(outside)!r}, 'w').write('x')",
+            f"open({str(in_repo)!r}, 'w').write('x')",
+            "open('/tmp/loose', 'w').write('x')",
+            "open('inside.txt', 'w').write('x')\nimport os\nprint(os.listdir('.'))",
+        ], isolation="bwrap")
+        errors = of(events, "cell_error")
+        assert [e["cell"] for e in errors] == [1, 2, 3], errors
+        assert all(e["ename"] in ("OSError", "FileNotFoundError", "PermissionError")
+                   for e in errors)
+        assert "Read-only file system" in errors[1]["evalue"]
+        assert not outside.exists() and not in_repo.exists()
+    finally:
+        in_repo.unlink(missing_ok=True)
+
+
+@needs_bwrap
+def test_under_bwrap_the_graders_files_are_not_visible(tmp_path):
+    secret = tmp_path / "class" / "alice" / "03_vae.ipynb"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("alice's answers")
+    elsewhere = Path(__file__).resolve()  # outside /tmp, hidden by name
+    events = run(tmp_path, [
+        f"print(open({str(secret)!r}).read())",
+        f"print(open({str(elsewhere)!r}).read()[:10])",
+        "import os\nprint(sorted(os.listdir('/tmp')))",
+    ], isolation="bwrap", hide=(str(elsewhere.parent),))
+    errors = of(events, "cell_error")
+    assert [(e["cell"], e["ename"]) for e in errors] == [(1, "FileNotFoundError"),
+                                                       (2, "FileNotFoundError")]
+
+
+@needs_bwrap
+def test_under_bwrap_there_is_no_network_not_even_the_hosts_loopback(tmp_path):
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    accepted = []
+    server.settimeout(20)
+
+    def accept():
+        with contextlib.suppress(OSError):  # closed at the end of the test
+            accepted.append(server.accept())
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        events = run(tmp_path, [
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5)",
+            "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=5)",
+            "print('still running')",
+        ], isolation="bwrap")
+    finally:
+        server.close()
+    errors = of(events, "cell_error")
+    assert [(e["cell"], e["ename"]) for e in errors] == [(1, "ConnectionRefusedError"),
+                                                       (2, "OSError")], errors
+    assert "unreachable" in errors[1]["evalue"]
+    assert accepted == []

@@ -6,12 +6,12 @@
     vae-edu bench quality             the course's models against published figures
     vae-edu exercises [--check]       write exercises/ from solutions/ (or check it is current)
     vae-edu grade SUBMISSIONS --out grades.csv   grade submitted exercise notebooks
+    vae-edu grade SUBMISSIONS --shard K/N; vae-edu grade merge PARTS... --out grades.csv
+    vae-edu grade gradescope OUT.zip; vae-edu grade canvas grades.csv --out canvas.csv
+    vae-edu release OUT_DIR           the student course: no solutions, no reference answers
     vae-edu bench widgets             milliseconds per update of the notebook widgets
     vae-edu toc                       the course's notebooks (course/toc.toml) vs the files
     vae-edu colab [--check] [NB...]   Open-in-Colab badge and install cell of the notebooks
-    vae-edu pretrain [LECTURE...]     train the lectures' models into the model cache
-    vae-edu cache list|clear|export FILE|import FILE   the trained-model cache
-    vae-edu bench lectures [LECTURE...]   each lecture cold vs warm (cached) run
 """
 
 from __future__ import annotations
@@ -106,7 +106,10 @@ def cmd_exercises(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     from .grading.exercises import find_course_dir
     from .grading.grader import Limits, grade_submissions
+    from .grading.shards import parse_shard
 
+    shard = parse_shard(args.shard) if args.shard else None
+    out = args.out or (f"grades.part-{shard[0]}-of-{shard[1]}.json" if shard else "grades.csv")
     limits = Limits(
         cell_timeout=args.cell_timeout, question_timeout=args.question_timeout,
         notebook_timeout=args.timeout, memory_mb=args.memory_mb,
@@ -115,16 +118,18 @@ def cmd_grade(args: argparse.Namespace) -> int:
     try:
         solutions = find_course_dir("solutions", args.solutions)
         report = grade_submissions(
-            args.submissions, args.out, solutions_dir=solutions, feedback_dir=args.feedback,
-            jobs=args.jobs, limits=limits, seed=args.seed,
+            args.submissions, out, solutions_dir=solutions, feedback_dir=args.feedback,
+            jobs=args.jobs, limits=limits, seed=args.seed, sandbox=args.sandbox, shard=shard,
         )
     except FileNotFoundError as err:
         print(f"vae-edu grade: {err}", file=sys.stderr)
         return 2
     graded = sum(len(s.notebooks) for s in report.students)
+    where = (f"part {shard[0]}/{shard[1]} in {report.csv_path} (merge with `vae-edu grade "
+             "merge`)" if shard else f"grades in {report.csv_path}, feedback in "
+             f"{report.feedback_dir}")
     print(f"graded {graded} notebook(s) of {len(report.students)} student(s) in "
-          f"{report.seconds:.0f} s; grades in {report.csv_path}, feedback in "
-          f"{report.feedback_dir}")
+          f"{report.seconds:.0f} s under {report.isolation.name}; {where}")
     for error in report.grader_errors:
         print(f"grader error (not the student's fault): {error}", file=sys.stderr)
     return 1 if report.grader_errors else 0
@@ -219,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         "grade", help="grade submitted notebooks: SUBMISSIONS/<student>/NN_topic.ipynb"
     )
     grade.add_argument("submissions", metavar="SUBMISSIONS_DIR")
-    grade.add_argument("--out", default="grades.csv", help="grades CSV (default grades.csv)")
+    grade.add_argument("--out", help="grades CSV (default grades.csv; with --shard K/N the "
+                       "part file, default grades.part-K-of-N.json)")
     grade.add_argument("--solutions", help="solution notebooks (default: ./solutions)")
     grade.add_argument(
         "--feedback", help="folder for one feedback file per student (default: beside --out)"
@@ -242,7 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--seed", help="seed of the test inputs, to reproduce a run (default: a secret one)"
     )
+    grade.add_argument("--sandbox", choices=("bwrap", "basic"),
+                       help="isolation of each kernel (default: bwrap where it works, else "
+                       "basic; see course/grading.md)")
+    grade.add_argument("--shard", metavar="K/N",
+                       help="grade only the K-th of N shards of the students (merge the parts "
+                       "with `vae-edu grade merge`)")
+    grade.epilog = ("also: vae-edu grade merge PARTS... --out grades.csv | vae-edu grade "
+                    "gradescope OUT.zip | vae-edu grade canvas grades.csv --out canvas.csv")
     grade.set_defaults(func=cmd_grade)
+
+    from .grading.commands import add_release_command
+
+    add_release_command(sub)
 
     toc = sub.add_parser("toc", help="list the course's notebooks; exit 1 if files disagree")
     toc.add_argument("--course", help="the course folder (default: the current one)")
@@ -299,17 +317,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--updates", type=int, default=200, help="slider moves timed per widget (default 200)"
     )
     widget_bench.set_defaults(func=cmd_bench_widgets)
-    from .cache_cli import add_commands
-
-    add_commands(sub, bench_sub)  # pretrain, cache ..., bench lectures
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from .checkpoint import CheckpointError
     from .data import DataFileError
+    from .grading.commands import GRADE_TOOLS, grade_tool_main
     from .profiles import UnknownProfileError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["grade"] and argv[1:2] and argv[1] in GRADE_TOOLS:
+        return grade_tool_main(argv[1:])  # vae-edu grade merge|gradescope|canvas ...
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -17,7 +17,9 @@ import nbformat
 from ..colab import add_to_exercise
 from .notebook import SolutionError, make_exercise, read_solution
 
-__all__ = ["ExerciseReport", "exercise_texts", "find_course_dir", "sync_exercises"]
+__all__ = [
+    "ExerciseReport", "atomic_write_text", "exercise_texts", "find_course_dir", "sync_exercises",
+]
 
 
 def find_course_dir(name: str, given: str | os.PathLike | None = None) -> Path:
@@ -89,7 +91,8 @@ class ExerciseReport:
         return not (self.stale or self.missing or self.orphans)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file beside it and a rename."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
@@ -118,7 +121,7 @@ def sync_exercises(solutions_dir: Path, exercises_dir: Path, *, check: bool) -> 
         elif check:
             (report.stale if current is not None else report.missing).append(name)
         else:
-            _atomic_write_text(target, text)
+            atomic_write_text(target, text)
             report.written.append(name)
     if exercises_dir.is_dir():
         report.orphans = sorted(

@@ -34,11 +34,18 @@ How grading works, and why student code cannot fool it:
    goes on. The submissions folder is read once, into memory, before any kernel starts,
    and never written.
 
+6. **Walls around each kernel** (:mod:`vae_edu.grading.isolation`, ``--sandbox``):
+   with ``bwrap`` (the default where bubblewrap works) the kernel has its own PID
+   namespace (nothing it starts outlives its run), no network, and a read-only view of
+   the filesystem except its scratch folder, in which the submissions, the solutions and
+   the feedback are not visible. With ``basic`` only the limits above hold, plus a
+   reaper (the grader is the child subreaper of the kernels' orphans); the grader says
+   which is in force, once, and the report records it.
+
 What it cannot stop: code that computes the right answer by other means (calling the
-library's own function, for instance) passes, as it would in any autograder; and a
-kernel runs as the grader's user, so code that goes after absolute paths, other
-processes or the network can do whatever that user can. Grade untrusted classes
-inside a container or as an unprivileged user (see ``course/grading.md``).
+library's own function, for instance) passes, as it would in any autograder. Under
+``basic`` a kernel runs as the grader's user, so code that goes after absolute paths or
+the network can do whatever that user can (see ``course/grading.md``).
 """
 
 from __future__ import annotations
@@ -63,11 +70,13 @@ from typing import Any
 import nbformat
 
 from ..profiles import check_profile
-from . import harness
+from . import harness, shards
+from .exercises import atomic_write_text
+from .isolation import Isolation, choose_isolation, reap_children, subreaper
 from .judging import Verdict
 from .notebook import SolutionNotebook, read_solution
 from .questions import QUESTIONS
-from .sandbox import RunLimits, run_notebook
+from .sandbox import RUN_MARKER, RunLimits, run_notebook
 
 __all__ = [
     "GradingReport",
@@ -178,6 +187,7 @@ class GradingReport:
     csv_path: Path
     feedback_dir: Path
     seconds: float
+    isolation: Isolation = Isolation("basic")
 
     @property
     def grader_errors(self) -> list[str]:
@@ -348,16 +358,21 @@ def _remove_tree(path: Path) -> None:
 
 
 async def _run_one(name: str, data: bytes, nb: nbformat.NotebookNode, injected: dict[int, str],
-                   limits: Limits) -> list[dict]:
-    """Run one prepared notebook in a fresh temporary folder; return the run's events."""
+                   limits: Limits, isolation: str = "basic",
+                   hide: tuple[str, ...] = ()) -> list[dict]:
+    """Run one prepared notebook in a fresh temporary folder (its scratch folder, which
+    holds its working directory, ``HOME`` and ``TMPDIR``); return the run's events."""
     root = Path(tempfile.mkdtemp(prefix="vae-edu-grade-"))
     try:
         work, home, tmp = root / "work", root / "home", root / "tmp"
         for folder in (work, home, tmp):
             folder.mkdir()
         (work / name).write_bytes(data)  # a copy, as the student had it
+        env = _kernel_env(home, tmp, limits)
+        env[RUN_MARKER] = secrets.token_hex(8)  # marks every process of this run
         return await run_notebook(
-            nb, injected, cwd=str(work), env=_kernel_env(home, tmp, limits),
+            nb, injected, cwd=str(work), env=env, isolation=isolation, scratch=str(root),
+            hide=hide,
             limits=RunLimits(
                 cell_timeout=limits.cell_timeout, question_timeout=limits.question_timeout,
                 notebook_timeout=limits.notebook_timeout,
@@ -448,16 +463,6 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def _write_csv(path: Path, students: list[StudentResult], columns: list[str]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *columns, "total"])
-    for s in students:
-        writer.writerow([s.student, *(_fmt(s.points(c)) for c in columns), _fmt(s.total)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-
-
 def _feedback(s: StudentResult, max_total: float) -> str:
     lines = [f"# Feedback for {s.student}", "",
              f"Total: {_fmt(s.total)} / {_fmt(max_total)} points", ""]
@@ -496,6 +501,8 @@ def grade_submissions(
     limits: Limits | None = None,
     seed: str | None = None,
     progress: Callable[[str], object] | None = print,
+    sandbox: str | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> GradingReport:
     """Grade every student's notebooks; write ``out_csv`` and one feedback file per student.
 
@@ -509,18 +516,28 @@ def grade_submissions(
         limits: time, memory and output limits (:class:`Limits`).
         seed: run seed of the test inputs; ``None`` draws a secret one (the normal case).
         progress: called with one line per graded notebook (``None``: silent).
+        sandbox: ``"bwrap"`` or ``"basic"`` (:mod:`vae_edu.grading.isolation`); ``None``:
+            the strongest that works here. Said once through ``progress``, and kept in
+            the report.
+        shard: ``(k, n)``: grade only shard ``k`` of ``n`` (1-based) of the students
+            (:func:`vae_edu.grading.shards.shard_of`); then ``out_csv`` is a part file
+            for ``vae-edu grade merge`` and no feedback folder is written.
 
     Returns:
         A :class:`GradingReport`.
 
     Raises:
         FileNotFoundError: a folder is missing or holds no submissions.
-        ValueError: invalid ``jobs`` or ``limits``; a solution breaks the conventions.
+        ValueError: invalid ``jobs``, ``limits`` or ``shard``; a solution breaks the
+            conventions.
+        SandboxUnavailable: ``sandbox="bwrap"`` where bubblewrap does not work.
     """
     start = time.perf_counter()
     limits = (limits or Limits()).validate()
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive int, got {jobs!r}")
+    if shard is not None:
+        shards.check_shard(shard)
     report_line = progress or (lambda line: None)
     out_csv = Path(out_csv)
     feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.with_name(
@@ -529,13 +546,22 @@ def grade_submissions(
                  for p in sorted(Path(solutions_dir).glob("[0-9][0-9]_*.ipynb"))}
     if not solutions:
         raise FileNotFoundError(f"no solution notebooks (NN_topic.ipynb) in {solutions_dir}")
+    isolation = choose_isolation(sandbox)
+    report_line(f"isolation: {isolation.description}")
     submitted, warnings = _collect(Path(submissions_dir))
     for warning in warnings:
         report_line(f"warning: {warning}")
+    # what the whole class handed in decides the columns, whichever shard this is
+    used = [name for name in solutions if any(name in nbs for nbs in submitted.values())]
+    roster = sorted(submitted)
+    if shard is not None:
+        mine = set(shards.shard_of(roster, *shard))
+        submitted = {name: nbs for name, nbs in submitted.items() if name in mine}
+        report_line(f"shard {shard[0]}/{shard[1]}: {len(submitted)} of {len(roster)} "
+                    "student(s)")
 
     # Secret inputs and reference outputs, before any student code runs.
     run_seed = seed if seed is not None else secrets.token_hex(16)
-    used = [name for name in solutions if any(name in nbs for nbs in submitted.values())]
     data: dict[str, tuple] = {}
     specs: dict[str, dict] = {}
     for name in used:
@@ -546,6 +572,9 @@ def grade_submissions(
             specs[q.id] = question.spec(cases)
     columns = [q.id for name in used for q in solutions[name].questions]
     max_points = {q.id: q.points for name in used for q in solutions[name].questions}
+    # what the kernels must not see (under bwrap): the class, the answers, the outputs
+    hide = tuple(str(Path(p).resolve()) for p in (submissions_dir, solutions_dir, feedback_dir,
+                                                  out_csv))
 
     students = {name: StudentResult(name) for name in submitted}
     tasks = []
@@ -569,7 +598,7 @@ def grade_submissions(
                 solution.questions]
             return student, result
         async with slots:
-            events = await _run_one(name, raw, nb, injected, limits)
+            events = await _run_one(name, raw, nb, injected, limits, isolation.name, hide)
         result = _judge(solution, events, data, limits)
         status = f" (grader error: {result.grader_error})" if result.grader_error else ""
         report_line(f"graded {student}/{result.name}: {_fmt(result.points)}/"
@@ -580,7 +609,13 @@ def grade_submissions(
         slots = asyncio.Semaphore(jobs)
         return await asyncio.gather(*(grade_one(task, slots) for task in tasks))
 
-    for student, result in _run_coroutine(grade_all):
+    batch_started = time.time()
+    with subreaper():  # orphans of the kernels come to this process, and are killed
+        try:
+            results = _run_coroutine(grade_all)
+        finally:
+            reap_children(since=batch_started)  # whatever a run left behind
+    for student, result in results:
         students[student].notebooks.append(result)
 
     ordered = sorted(students.values(), key=lambda s: s.student)
@@ -590,16 +625,47 @@ def grade_submissions(
         missing = [name for name in used if name not in have]
         if missing:
             s.notes.append(f"not submitted: {', '.join(missing)}")
-    _write_csv(out_csv, ordered, columns)
-    feedback_dir.mkdir(parents=True, exist_ok=True)
     max_total = sum(max_points.values())
-    used_names: set[str] = set()
-    for s in ordered:
-        name = base = _safe_name(s.student)
-        while name.lower() in used_names:  # "a b" and "a_b" must not share a file
-            name = f"{base}-{len(used_names)}"
-        used_names.add(name.lower())
-        (feedback_dir / f"{name}.md").write_text(_feedback(s, max_total), encoding="utf-8")
-    return GradingReport(ordered, columns, max_points, out_csv, feedback_dir,
-                         time.perf_counter() - start)
+    files = feedback_file_names(roster)
+    feedback = {s.student: _feedback(s, max_total) for s in ordered}
+    report = GradingReport(ordered, columns, max_points, out_csv, feedback_dir,
+                           time.perf_counter() - start, isolation)
+    if shard is not None:
+        shards.write_part(out_csv, report, shard=shard, roster=roster, seed=seed,
+                          solutions=solutions, feedback=feedback, files=files)
+        return report
+    write_grades(out_csv, feedback_dir, columns, [
+        (s.student, [s.points(c) for c in columns], s.total) for s in ordered],
+        {files[s.student]: feedback[s.student] for s in ordered})
+    return report
 
+
+def feedback_file_names(roster: list[str]) -> dict[str, str]:
+    """Student -> feedback file name (``<safe name>.md``), unique over the whole class
+    ("a b" and "a_b" must not share a file, whichever shard grades them)."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for student in sorted(roster):
+        name = base = _safe_name(student)
+        while name.lower() in taken:
+            name = f"{base}-{len(taken)}"
+        taken.add(name.lower())
+        names[student] = f"{name}.md"
+    return names
+
+
+def write_grades(out_csv: Path, feedback_dir: Path, columns: list[str],
+                 rows: list[tuple[str, list[float], float]],
+                 feedback: dict[str, str]) -> None:
+    """Write ``out_csv`` (student, one column per question, total) and the feedback files;
+    each file atomically (written beside, then renamed)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", *columns, "total"])
+    for student, points, total in rows:
+        writer.writerow([student, *(_fmt(p) for p in points), _fmt(total)])
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in feedback.items():
+        atomic_write_text(feedback_dir / name, text)
+    atomic_write_text(out_csv, buffer.getvalue())

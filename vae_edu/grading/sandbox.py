@@ -5,7 +5,9 @@ runs several at once on one event loop, each with its own kernel process. Per ru
 
 * starts a kernel on this Python through :mod:`vae_edu.grading.kernel` (rlimits), in
   the given working folder and environment, with the kernel's own stdout and stderr
-  sent to ``/dev/null``;
+  sent to ``/dev/null``; with ``isolation="bwrap"`` inside bubblewrap (its own PID and
+  network namespaces, read-only filesystem but for ``scratch``; see
+  :mod:`vae_edu.grading.isolation`), talking to the grader over Unix sockets;
 * runs every cell, errors allowed, each under a time limit (``cell_timeout`` for the
   student's cells, ``question_timeout`` for the injected hidden-test cells); a cell over
   its limit is interrupted and the run goes on;
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -41,8 +44,12 @@ from nbclient.exceptions import DeadKernelError
 
 from ..notebooks import _SameInterpreterKernelManager
 from .harness import PAYLOAD_MIME
+from .isolation import bwrap_argv, reap_children
 
-__all__ = ["RunLimits", "kill_process_group", "run_notebook"]
+__all__ = ["RUN_MARKER", "RunLimits", "kill_process_group", "run_notebook"]
+
+#: Environment variable that marks every process of one run (a random token per run).
+RUN_MARKER = "VAE_EDU_GRADING_RUN"
 
 _log = logging.getLogger(__name__)
 _log.addHandler(logging.NullHandler())
@@ -71,6 +78,29 @@ class _GradingKernelManager(_SameInterpreterKernelManager):
         if spec is not None and spec.argv[1:3] == ["-m", "ipykernel_launcher"]:
             spec.argv = [sys.executable, "-m", "vae_edu.grading.kernel", *spec.argv[3:]]
         return spec
+
+
+def _bwrap_kernel_manager(scratch: str, cwd: str, hide: tuple[str, ...]) -> type:
+    """A kernel manager class whose kernel runs inside bubblewrap, over ``ipc`` sockets
+    in ``scratch/ipc`` (the sandbox has no network, not even the host's loopback)."""
+    ipc = Path(scratch) / "ipc"
+    ipc.mkdir(exist_ok=True)
+
+    class _BwrapKernelManager(_GradingKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.connection_file = str(ipc / "kernel.json")
+            self.ip = str(ipc / "kernel")
+
+        @property
+        def kernel_spec(self) -> KernelSpec | None:
+            spec = super().kernel_spec
+            if spec is not None and spec.argv[:1] != ["/bin/sh"]:
+                spec.argv = bwrap_argv(spec.argv, scratch=scratch, cwd=cwd, hide=hide)
+            return spec
+
+    return _BwrapKernelManager
 
 
 def _size(msg: dict) -> int:
@@ -181,9 +211,24 @@ async def run_notebook(
     cwd: str,
     env: dict[str, str],
     limits: RunLimits,
+    isolation: str = "basic",
+    scratch: str | None = None,
+    hide: tuple[str, ...] = (),
 ) -> list[dict]:
     """Execute ``nb`` (cells at the indices in ``injected`` are hidden tests) and return the
-    events of the run (see the module docstring)."""
+    events of the run (see the module docstring).
+
+    Args:
+        isolation: ``"basic"`` or ``"bwrap"`` (:mod:`vae_edu.grading.isolation`).
+        scratch: the folder the kernel may write under ``bwrap`` (default: ``cwd``); it
+            holds ``cwd``, ``HOME`` and ``TMPDIR``.
+        hide: paths the kernel must not see under ``bwrap`` (submissions, solutions, ...).
+
+    Every process the run started is killed when it ends: under ``bwrap`` with its PID
+    namespace; in any case the kernel's process group, every descendant the watchdog
+    saw, and the children re-parented to this process that carry the run's marker
+    (``env["VAE_EDU_GRADING_RUN"]``; the grader is their child subreaper).
+    """
     events: list[dict] = []
     emit = events.append
     start = time.monotonic()
@@ -271,7 +316,8 @@ async def run_notebook(
         interrupt_on_timeout=True,
         allow_errors=True,
         kernel_name="python3",
-        kernel_manager_class=_GradingKernelManager,
+        kernel_manager_class=(_bwrap_kernel_manager(scratch or cwd, cwd, tuple(hide))
+                              if isolation == "bwrap" else _GradingKernelManager),
         resources={"metadata": {"path": cwd}},
         record_timing=False,
         shutdown_kernel="immediate",
@@ -305,6 +351,9 @@ async def run_notebook(
         # and any descendant seen on the way (one that called setsid() left the group).
         kill_process_group(state["pid"])
         _kill_seen(seen)
+        if env.get(RUN_MARKER):  # orphans re-parented to the grader (child subreaper)
+            reap_children(marker=(RUN_MARKER, env[RUN_MARKER]),
+                          keep=[state["pid"]] if state["pid"] else [])
     if client.dropped_bytes:
         emit({"event": "output_dropped", "bytes": client.dropped_bytes,
               "kept": client.output_bytes})
