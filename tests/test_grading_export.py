@@ -1,0 +1,180 @@
+"""Grades out to where instructors keep them: a Gradescope autograder and a Canvas import.
+
+The Gradescope bundle is built, unpacked into a fake ``/autograder`` tree (a temporary
+folder, never the real one) and its ``run_autograder`` run on a submission, as
+Gradescope would; ``results.json`` must follow Gradescope's format and hold what
+``vae-edu grade`` gives that notebook. The Canvas export is checked against a
+gradebook export of Canvas's own shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from test_grading_batch import CORPUS, percent_to_notebook
+
+from vae_edu.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(argv)
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gradescope") / "autograder.zip"
+    rc, stdout, err = run_cli(["grade", "gradescope", str(out), "--notebook", "03_vae",
+                               "--solutions", str(ROOT / "solutions")])
+    assert rc == 0, err
+    assert "03_vae.ipynb (5 points)" in stdout
+    return out
+
+
+def fake_autograder(tmp_path: Path, bundle: Path) -> Path:
+    """The tree Gradescope builds: source/ (the zip), run_autograder, submission/."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(root / "source")
+    (root / "run_autograder").write_bytes((root / "source" / "run_autograder").read_bytes())
+    (root / "submission").mkdir()
+    return root
+
+
+def run_autograder(root: Path) -> dict:
+    env = {**os.environ, "VAE_EDU_AUTOGRADER_ROOT": str(root), "VAE_EDU_PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(["bash", str(root / "run_autograder")], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def test_the_bundle_has_gradescopes_layout_and_nothing_else(bundle):
+    with zipfile.ZipFile(bundle) as zf:
+        names = zf.namelist()
+        modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
+        setup = zf.read("setup.sh").decode()
+        config = json.loads(zf.read("autograder.json"))
+    assert {"setup.sh", "run_autograder", "autograder.json", "solutions/03_vae.ipynb",
+            "vae_edu_src/pyproject.toml", "vae_edu_src/vae_edu/grading/grader.py"} <= set(names)
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    assert [n for n in names if n.startswith("solutions/")] == ["solutions/03_vae.ipynb"]
+    assert not any(n.startswith(("tests/", "lectures/", "vae_edu_src/tests")) or
+                   "__pycache__" in n for n in names)
+    assert config["notebooks"] == ["03_vae.ipynb"]
+    assert "bubblewrap" in setup and "/autograder/source/vae_edu_src" in setup
+    for script in ("setup.sh", "run_autograder"):
+        with zipfile.ZipFile(bundle) as zf:
+            text = zf.read(script).decode()
+        assert text.startswith("#!/usr/bin/env bash\n")
+        assert subprocess.run(["bash", "-n"], input=text, text=True).returncode == 0
+
+
+def test_run_autograder_writes_gradescopes_results_json_for_a_submission(bundle, tmp_path):
+    root = fake_autograder(tmp_path, bundle)
+    # a submission that earns 1 of 5 (see test_grading_batch.EXPECTED["redefines_checks"])
+    nbformat.write(percent_to_notebook(CORPUS / "redefines_checks.py"),
+                   root / "submission" / "03_vae.ipynb")
+    results = run_autograder(root)
+    assert set(results) == {"score", "execution_time", "output", "visibility",
+                            "stdout_visibility", "tests"}
+    assert results["visibility"] == "visible" and results["stdout_visibility"] == "hidden"
+    tests = {t["name"]: t for t in results["tests"]}
+    assert list(tests) == ["03_vae: reparameterize", "03_vae: kl_std_normal",
+                           "03_vae: negative_elbo"]
+    assert [(t["score"], t["max_score"], t["status"]) for t in tests.values()] == [
+        (1, 1, "passed"), (0, 2, "failed"), (0, 2, "failed")]
+    assert all(t["visibility"] == "visible" for t in tests.values())
+    assert "off by a factor 2" in tests["03_vae: kl_std_normal"]["output"]
+    assert results["score"] == 1
+    assert isinstance(results["execution_time"], int)
+
+
+def test_a_submission_without_the_notebook_scores_zero_and_says_what_to_upload(bundle,
+                                                                              tmp_path):
+    root = fake_autograder(tmp_path, bundle)
+    (root / "submission" / "notes.txt").write_text("forgot the notebook")
+    results = run_autograder(root)
+    assert results["score"] == 0
+    assert [t["max_score"] for t in results["tests"]] == [1, 2, 2]
+    assert "03_vae.ipynb was not found in your submission" in results["output"]
+
+
+def test_an_unknown_notebook_is_one_error_and_no_bundle(tmp_path):
+    rc, _, err = run_cli(["grade", "gradescope", str(tmp_path / "a.zip"), "--notebook",
+                          "99_nothing", "--solutions", str(ROOT / "solutions")])
+    assert rc == 2 and "no solution" in err and "03_vae" in err
+    assert not (tmp_path / "a.zip").exists()
+
+
+# --------------------------------------------------------------------------- Canvas
+
+GRADES = """student,reparameterize,kl_std_normal,negative_elbo,log_weights,iwae_log_px,total
+alice,1,2,2,2,0,7
+bob,0,2,0,0,0,2
+zoe,1,0,0,0,0,1
+"""
+
+ROSTER = ("\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,03_vae (1234),Current Score\n"
+          "    Points Possible,,,,,5,(read only)\n"
+          "\"Liddell, Alice\",101,S101,alice,Section A,,\n"
+          "\"Builder, Bob\",102,S102,BOB,Section B,3,\n"
+          "\"Other, Olga\",103,S103,olga,Section A,,\n")
+
+
+def canvas(tmp_path, roster: str | None):
+    grades = tmp_path / "grades.csv"
+    grades.write_text(GRADES)
+    argv = ["grade", "canvas", str(grades), "--out", str(tmp_path / "canvas.csv"),
+            "--solutions", str(ROOT / "solutions")]
+    if roster is not None:
+        (tmp_path / "export.csv").write_text(roster, encoding="utf-8")
+        argv += ["--roster", str(tmp_path / "export.csv")]
+    rc, out, err = run_cli(argv)
+    with open(tmp_path / "canvas.csv", newline="") as fh:
+        return rc, out, err, list(csv.reader(fh))
+
+
+def test_canvas_import_has_one_column_per_problem_set_and_the_students_canvas_ids(tmp_path):
+    rc, out, err, rows = canvas(tmp_path, ROSTER)
+    assert rc == 0
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                       "03_vae (1234)", "04_importance_sampling"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "5", "4"]
+    assert rows[2] == ["Liddell, Alice", "101", "S101", "alice", "Section A", "5", "2"]
+    assert rows[3] == ["Builder, Bob", "102", "S102", "BOB", "Section B", "2", "0"]
+    assert rows[4][:1] == ["zoe"] and rows[4][1:4] == ["", "", ""]  # not in the roster
+    assert len(rows) == 5  # olga has no grades: no row
+    assert "1 student(s) of grades.csv are not in the roster" in err and "zoe" in err
+
+
+def test_canvas_import_without_a_roster_uses_folder_names_as_logins(tmp_path):
+    rc, _, _, rows = canvas(tmp_path, None)
+    assert rc == 0
+    assert rows[0][5:] == ["03_vae", "04_importance_sampling"]
+    assert rows[2] == ["alice", "", "", "alice", "", "5", "2"]
+
+
+def test_a_file_that_is_not_a_canvas_export_is_one_clear_error(tmp_path):
+    grades = tmp_path / "grades.csv"
+    grades.write_text(GRADES)
+    (tmp_path / "roster.csv").write_text("name,email\nalice,a@x\n")
+    rc, _, err = run_cli(["grade", "canvas", str(grades), "--roster", str(tmp_path / "roster.csv"),
+                          "--out", str(tmp_path / "c.csv"), "--solutions", str(ROOT / "solutions")])
+    assert rc == 2 and "not a Canvas gradebook export" in err
+    assert not (tmp_path / "c.csv").exists()
