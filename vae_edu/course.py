@@ -122,6 +122,9 @@ class Course:
     colab: ColabSettings
     lectures: tuple[CourseNotebook, ...]
     exercises: tuple[CourseNotebook, ...] = field(default=())
+    #: ``[release]``: the public repository of the student release (``vae-edu release``),
+    #: whose badges and install cells point there; ``None`` without that table.
+    release: ColabSettings | None = None
 
     @property
     def notebooks(self) -> tuple[CourseNotebook, ...]:
@@ -157,7 +160,8 @@ class Course:
         for nb in self.notebooks:
             if not self.path(nb).is_file():
                 out.append(f"{nb.path} is listed in {TOC_FILE} but the file is missing")
-            if nb.solution and not (self.root / nb.solution).is_file():
+            if nb.solution and (self.root / "solutions").is_dir() and not (
+                    self.root / nb.solution).is_file():  # a student release has none
                 out.append(f"{nb.path} is listed in {TOC_FILE} but its source "
                            f"{nb.solution} is missing")
         listed = {nb.path for nb in self.notebooks}
@@ -260,7 +264,7 @@ def load_course(root: str | os.PathLike[str] | None = None) -> Course:
         data = tomllib.loads(toc.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise CourseError(f"{toc}: not valid TOML ({exc})") from None
-    unknown = sorted(set(data) - {"course", "colab", "lecture", "exercise"})
+    unknown = sorted(set(data) - {"course", "colab", "release", "lecture", "exercise"})
     if unknown:
         raise CourseError(f"{toc}: unknown table(s) {', '.join(unknown)}")
     course = _get(data, "course", dict, str(toc), {})
@@ -278,6 +282,19 @@ def load_course(root: str | os.PathLike[str] | None = None) -> Course:
     if not _REF_RE.match(settings.branch) or not _REF_RE.match(settings.package):
         raise CourseError(f"{where}: branch and package may only use letters, digits, "
                           "'.', '_', '-' and '/'")
+    release = None
+    if "release" in data:
+        table = _get(data, "release", dict, str(toc))
+        where_r = f"{toc}, [release]"
+        release = ColabSettings(
+            repository=_get(table, "repository", str, where_r),
+            branch=_get(table, "branch", str, where_r, settings.branch),
+            package=settings.package, gpu_type=settings.gpu_type,
+        )
+        if not _SLUG_RE.match(release.repository) or not _REF_RE.match(release.branch):
+            raise CourseError(f"{where_r}: repository should be GitHub's owner/name and "
+                              f"branch a branch or tag, got {release.repository!r}, "
+                              f"{release.branch!r}")
     lectures = tuple(_notebook(t, "lecture", i, toc)
                      for i, t in enumerate(_get(data, "lecture", list, str(toc), [])))
     exercises = tuple(_notebook(t, "exercise", i, toc)
@@ -297,5 +314,5 @@ def load_course(root: str | os.PathLike[str] | None = None) -> Course:
                               f"{', '.join(missing)}, which the TOC does not list")
     return Course(
         root=found, title=_get(course, "title", str, f"{toc}, [course]", "vae_edu"),
-        colab=settings, lectures=lectures, exercises=exercises,
+        colab=settings, lectures=lectures, exercises=exercises, release=release,
     )
