@@ -278,3 +278,40 @@ def test_under_bwrap_there_is_no_network_not_even_the_hosts_loopback(tmp_path):
                                                        (2, "OSError")], errors
     assert "unreachable" in errors[1]["evalue"]
     assert accepted == []
+
+
+def test_without_bwrap_the_default_is_basic_and_says_why(monkeypatch):
+    from vae_edu.grading import isolation
+
+    monkeypatch.setattr(isolation, "_bwrap_binary", lambda: None)
+    isolation.bwrap_problem.cache_clear()
+    try:
+        chosen = isolation.choose_isolation()
+        assert chosen.name == "basic"
+        assert "bwrap is not used: bwrap is not installed" in chosen.description
+        assert "NO filesystem or network isolation" in chosen.description
+        with pytest.raises(isolation.SandboxUnavailable, match="--sandbox basic"):
+            isolation.choose_isolation("bwrap")
+        assert isolation.choose_isolation("basic").why_not_bwrap is None
+        with pytest.raises(ValueError, match="unknown sandbox"):
+            isolation.choose_isolation("docker")
+    finally:
+        isolation.bwrap_problem.cache_clear()
+
+
+def test_asking_for_bwrap_where_it_cannot_run_is_one_error_line(monkeypatch, tmp_path, capsys):
+    from vae_edu.cli import main
+    from vae_edu.grading import isolation
+
+    monkeypatch.setattr(isolation, "_bwrap_binary", lambda: None)
+    isolation.bwrap_problem.cache_clear()
+    (tmp_path / "subs" / "amy").mkdir(parents=True)
+    try:
+        rc = main(["grade", str(tmp_path / "subs"), "--sandbox", "bwrap",
+                   "--out", str(tmp_path / "g.csv"),
+                   "--solutions", str(Path(__file__).resolve().parents[1] / "solutions")])
+    finally:
+        isolation.bwrap_problem.cache_clear()
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "bwrap is not installed" in err
+    assert not (tmp_path / "g.csv").exists()

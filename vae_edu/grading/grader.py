@@ -523,6 +523,10 @@ def grade_submissions(
             (:func:`vae_edu.grading.shards.shard_of`); then ``out_csv`` is a part file
             for ``vae-edu grade merge`` and no feedback folder is written.
 
+    While the batch runs this process is the child subreaper of the kernels' orphans;
+    when it ends, every child process of this process that started during the batch is
+    killed (so do not start other processes from other threads while grading).
+
     Returns:
         A :class:`GradingReport`.
 
