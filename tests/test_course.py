@@ -45,7 +45,7 @@ def test_the_toc_title_is_the_notebooks_heading(entry):
         pytest.skip(f"{path.name} is missing (test_the_toc_and_the_notebook_files_agree says so)")
     first = nbformat.read(path, as_version=4).cells[0].source
     heading = next(line for line in first.splitlines() if line.startswith("# "))
-    title = re.sub(r"^# (\d\d · |Exercise \d+: )", "", heading)
+    title = re.sub(r"^# (\d\d · |Exercise \d+: |Problem set \d+: )", "", heading)
     assert title.lower() == entry.title.lower(), f"{entry.path}: heading {heading!r}"
 
 

@@ -56,6 +56,10 @@ def test_an_exercise_keeps_no_answer_no_hidden_test_and_no_output(path):
             for line in code:  # no line of the answer survives, not even inside a hint
                 if len(line) >= 12 and not line.startswith("# HINT:"):
                     assert line not in stub.source
+        if answer.cell_type == "markdown":  # a written answer: nbgrader's placeholder
+            assert stub.source.strip().endswith("YOUR ANSWER HERE")
+            assert "**Rubric" not in stub.source
+            continue
         assert stub.source.count("# YOUR CODE HERE") == answer.source.count(BEGIN_SOLUTION)
         assert stub.source.count("raise NotImplementedError(") == answer.source.count(
             BEGIN_SOLUTION)

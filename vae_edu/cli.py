@@ -77,6 +77,10 @@ def cmd_bench_widgets(args: argparse.Namespace) -> int:
 def cmd_exercises(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    if args.action == "bands":
+        from .grading.bands_command import cmd_bands
+
+        return cmd_bands(args)
     from .grading.exercises import find_course_dir, sync_exercises
 
     try:
@@ -104,8 +108,11 @@ def cmd_exercises(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from .grading.classroom import grading_function
     from .grading.exercises import find_course_dir
-    from .grading.grader import Limits, grade_submissions
+    from .grading.grader import Limits
+
+    grade_submissions = grading_function(args)  # + bands, written answers, hints, report
     from .grading.shards import parse_shard
 
     shard = parse_shard(args.shard) if args.shard else None
@@ -218,6 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true",
         help="write nothing; exit 1 if the exercises differ from what would be written",
     )
+    exercises.add_argument("action", nargs="?", choices=("bands",),
+                           help="bands: retrain the references of the train-and-report "
+                           "questions and rewrite solutions/bands.json")
+    exercises.add_argument("--profiles", nargs="+", default=["smoke", "default"],
+                           choices=PROFILE_NAMES, help="bands: profiles (default smoke default)")
+    exercises.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                           help="bands: seeds of the reference runs (default 0 1 2)")
+    exercises.add_argument("--only", nargs="+", metavar="QUESTION",
+                           help="bands: only these questions")
     exercises.set_defaults(func=cmd_exercises)
 
     grade = sub.add_parser(
@@ -248,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--seed", help="seed of the test inputs, to reproduce a run (default: a secret one)"
     )
+    grade.add_argument("--manual", metavar="SCORES_CSV",
+                       help="merge instructors' rubric scores of the written answers: a "
+                       "'student' column and one column per written question")
+    grade.add_argument("--twin-points", choices=("none", "full"), default="none",
+                       help="points for an answer that calls the library's own twin of the "
+                       "asked function (default none; flagged either way)")
     grade.add_argument("--sandbox", choices=("bwrap", "basic"),
                        help="isolation of each kernel (default: bwrap where it works, else "
                        "basic; see course/grading.md)")

@@ -89,6 +89,13 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     # train_size of) the colour-field VAE's training images
     "colorization_mdn": {"smoke": (2, 256, 64), "default": (20, None, None),
                          "full": (100, None, None)},
+    # problem sets (solutions/): train-and-report questions, on the shipped MNIST subset
+    # (at most 6000 training images) so that every machine trains the same thing
+    "ps_vae": {"smoke": (2, 1024, 256), "default": (10, 6000, 1000), "full": (50, 6000, 1000)},
+    "ps_iwae": {"smoke": (2, 1024, 256), "default": (8, 6000, 1000), "full": (50, 6000, 1000)},
+    "ps_conv_vae": {"smoke": (1, 1024, 256), "default": (4, 6000, 1000),
+                    "full": (30, 6000, 1000)},
+    "ps_cvae": {"smoke": (2, 1024, 256), "default": (10, 6000, 1000), "full": (50, 6000, 1000)},
 }
 
 

@@ -4,6 +4,7 @@ In a notebook::
 
     from vae_edu import grading
     grading.check("kl_std_normal", kl_std_normal)   # prints one line: passed, or a hint
+    grading.hint("kl_std_normal")                    # the next level of hints, on demand
 
 For instructors (see ``course/grading.md``)::
 
@@ -25,10 +26,14 @@ starts a kernel without importing torch first.
 
 from __future__ import annotations
 
-__all__ = ["check", "evaluate", "hidden_check"]
+__all__ = ["check", "evaluate", "hidden_check", "hint"]
 
 
 def __getattr__(name: str):
+    if name == "hint":
+        from .hints import hint
+
+        return hint
     if name in __all__:
         from . import checks
 

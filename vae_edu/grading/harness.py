@@ -24,8 +24,24 @@ Spec format (what :func:`run` takes), all JSON:
   parameter of the student's module is overwritten with the spec tensor of the same
   shape before the methods are called.
 
-Values: numbers, strings, lists, ``{"__tensor__": {"dtype", "shape", "data"}}`` and
-``{"__generator__": SEED}`` (a fresh ``torch.Generator`` seeded with ``SEED``).
+* ``{"kind": "object", "answer": NAME, "calls": [{"name": METHOD, "args": [...],
+  "label": "..."}, ...]}``: methods of an existing object (a model the student trained);
+  no parameter is touched. An argument ``{"__reparam__": {"of": I, "eps": TENSOR}}`` is
+  ``mu + exp(logvar / 2) * eps`` made from the ``(mu, logvar)`` that call ``I`` returned
+  (the ``z`` a decoder is then called on is recorded too, as ``"made"``), so that the
+  grader can check a trained VAE's decoder on codes from its own encoder.
+
+Any spec may carry ``"twins": ["module:function", ...]``: library functions whose call
+during the answer is recorded (``"twin": [...]`` in the result), whether the answer calls
+them directly, under another name or through a wrapper.
+
+Values: numbers, strings, lists, ``{"__tensor__": {"dtype", "shape", "data"}}``,
+``{"__generator__": SEED}`` (a fresh ``torch.Generator`` seeded with ``SEED``) and
+``{"__mnist_test__": {"seed": S, "n": N, "flat": true}}`` (N test images of the MNIST
+subset that ships with ``vae_edu``, in ``[0, 1]``, chosen by a permutation drawn with
+seed S: the one place this module imports ``vae_edu``) and ``{"__randn__": {"seed": S,
+"shape": [...]}}`` (standard normal noise from a generator seeded with S). Both keep a
+spec small: a few numbers instead of megabytes.
 
 Payload format (what :func:`run` returns): ``{"status": "ran" | "missing" |
 "not_callable", "results": [{"label", "output" | "error", "mutated"}, ...]}``.
@@ -33,8 +49,10 @@ Payload format (what :func:`run` returns): ``{"status": "ran" | "missing" |
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
+import sys
 import traceback
 
 #: MIME type under which the hidden-test cells display their payload.
@@ -95,6 +113,12 @@ def decode(data):
             return torch.tensor(values, dtype=getattr(torch, t["dtype"])).reshape(t["shape"])
         if "__generator__" in data:
             return torch.Generator().manual_seed(int(data["__generator__"]))
+        if "__mnist_test__" in data:
+            return _mnist_test(data["__mnist_test__"])
+        if "__randn__" in data:
+            spec = data["__randn__"]
+            gen = torch.Generator().manual_seed(int(spec["seed"]))
+            return torch.randn([int(n) for n in spec["shape"]], generator=gen)
         if "__sequence__" in data:
             return tuple(decode(v) for v in data["__sequence__"])
         if "__float__" in data:
@@ -103,6 +127,19 @@ def decode(data):
     if isinstance(data, list):
         return [decode(v) for v in data]
     return data
+
+
+def _mnist_test(ref):
+    """Test-split images of the MNIST subset shipped with ``vae_edu``, by index: a few
+    numbers in the spec instead of megabytes of pixels."""
+    torch = _torch()
+    data = importlib.import_module("vae_edu.data")
+    root = importlib.import_module("vae_edu").__file__.rsplit("/", 1)[0] + "/mnist_subset"
+    images, _ = data._read_split(__import__("pathlib").Path(root), "test")
+    gen = torch.Generator().manual_seed(int(ref["seed"]))
+    index = torch.randperm(len(images), generator=gen)[: int(ref["n"])]
+    x = torch.from_numpy(images.copy()).index_select(0, index).float().div(255.0)
+    return x.reshape(len(index), -1) if ref.get("flat", True) else x.reshape(-1, 1, 28, 28)
 
 
 def _number(value):
@@ -137,16 +174,49 @@ def _same(a, b):
     return True
 
 
-def _call(fn, args, kwargs, budget):
+def _twin_codes(twins):
+    """``{code object: "module.function"}`` of the library functions named in ``twins``."""
+    codes = {}
+    for name in twins or ():
+        module, _, attr = name.partition(":")
+        try:
+            fn = getattr(importlib.import_module(module), attr)
+            fn = getattr(fn, "__wrapped__", fn)
+            codes[fn.__code__] = f"{module}.{attr}"
+        except Exception:  # a twin that cannot be found is simply not watched
+            continue
+    return codes
+
+
+def _watching(codes, seen):
+    """A profile function that notes every call of a code object in ``codes``."""
+    def watch(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            seen.add(codes[frame.f_code])
+    return watch
+
+
+def _call(fn, args, kwargs, budget, twins=None, keep=None):
     """Call fn(*args, **kwargs) -> one result dict; inputs are checked for in-place changes."""
     originals = [a.clone() if _torch().is_tensor(a) else None for a in args]
     kw_originals = {k: v.clone() for k, v in kwargs.items() if _torch().is_tensor(v)}
+    seen = set()
+    previous = sys.getprofile()
+    if twins:
+        sys.setprofile(_watching(twins, seen))
     try:
         out = fn(*args, **kwargs)
     except Exception as exc:  # a KeyboardInterrupt (the time limit) is not caught
         result = {"error": _error(exc)}
     else:
         result = {"output": encode(out, budget)}
+        if keep is not None:
+            keep.append(out)
+    finally:
+        if twins:
+            sys.setprofile(previous)
+    if seen:
+        result["twin"] = sorted(seen)
     mutated = [i for i, (a, o) in enumerate(zip(args, originals, strict=True))
                if o is not None and not _same(a, o)]
     mutated += [k for k, o in kw_originals.items() if not _same(kwargs[k], o)]
@@ -186,13 +256,16 @@ def run(answer, spec):
         return {"status": "not_callable", "type": type(answer).__name__, "results": []}
     budget = [MAX_NUMBERS]
     results = []
+    twins = _twin_codes(spec.get("twins"))
     if spec["kind"] == "function":
         for call in spec["calls"]:
             args = [decode(a) for a in call.get("args", [])]
             kwargs = {k: decode(v) for k, v in call.get("kwargs", {}).items()}
             results.append({"label": call.get("label", ""),
-                            **_call(answer, args, kwargs, budget)})
+                            **_call(answer, args, kwargs, budget, twins)})
         return {"status": "ran", "results": results}
+    if spec["kind"] == "object":
+        return {"status": "ran", "results": _run_object(answer, spec["calls"], budget, twins)}
     for call in spec["calls"]:
         methods = call["methods"]
         try:
@@ -209,8 +282,56 @@ def run(answer, spec):
                     "message": f"{type(model).__name__} has no method {m['name']}"}})
                 continue
             args = [decode(a) for a in m.get("args", [])]
-            results.append({"label": m.get("label", ""), **_call(method, args, {}, budget)})
+            results.append({"label": m.get("label", ""), **_call(method, args, {}, budget, twins)})
     return {"status": "ran", "results": results}
+
+
+def _reparam(arg, outputs):
+    """``mu + exp(logvar / 2) * eps`` from the (mu, logvar) of an earlier call."""
+    torch = _torch()
+    source = outputs[arg["of"]]
+    if source is None:
+        raise ValueError(f"call {arg['of'] + 1} gave no result to sample a code from")
+    mu, logvar = source[0], source[1]
+    eps = decode(arg["eps"])
+    with torch.no_grad():
+        return (mu.detach() + torch.exp(0.5 * logvar.detach()) * eps.to(mu.dtype)).contiguous()
+
+
+def _run_object(obj, calls, budget, twins):
+    """Methods of an existing object, in order (see ``"kind": "object"`` above)."""
+    outputs, results = [], []
+    for call in calls:
+        label = call.get("label", "")
+        method = getattr(obj, call["name"], None) if call["name"] != "__call__" else obj
+        try:
+            made = None
+            args = []
+            for a in call.get("args", []):
+                if isinstance(a, dict) and "__reparam__" in a:
+                    made = _reparam(a["__reparam__"], outputs)
+                    args.append(made)
+                else:
+                    args.append(decode(a))
+        except Exception as exc:
+            results.append({"label": label, "error": _error(exc)})
+            outputs.append(None)
+            continue
+        if method is None:
+            results.append({"label": label, "error": {
+                "type": "AttributeError", "line": None, "code": None,
+                "message": f"{type(obj).__name__} has no method {call['name']}"}})
+            outputs.append(None)
+            continue
+        keep = []
+        torch = _torch()
+        with torch.no_grad():
+            result = _call(method, args, {}, budget, twins, keep)
+        if made is not None:
+            result["made"] = encode(made, budget)
+        results.append({"label": label, **result})
+        outputs.append(keep[0] if keep else None)
+    return results
 
 
 def dumps(payload):

@@ -32,6 +32,8 @@ _SYMBOLS = {
     "wrong": "✗",
     "timeout": "✗",
     "no_result": "✗",
+    "twin": "⚑",
+    "needs_grading": "✎",
 }
 
 
@@ -45,10 +47,18 @@ class Verdict:
             died or never got there).
         message: one sentence for the student, e.g. ``passed (4 test cases)`` or ``your
             KL is off by a factor 2: ...``.
+        measured, expected: what was measured and what was expected, for the feedback
+            (e.g. ``max |error| 0.31`` and ``<= 1e-4 relative``; ``held-out -ELBO 191.2
+            nats`` and ``<= 205.0 nats``); empty when there is nothing to measure.
+        mistake: the hint of the known mistake that fired, if one did (the class report
+            counts them).
     """
 
     status: str
     message: str
+    measured: str = ""
+    expected: str = ""
+    mistake: str = ""
 
     @property
     def passed(self) -> bool:
@@ -57,6 +67,14 @@ class Verdict:
     def line(self, question: str) -> str:
         """``✓ kl_std_normal: passed (4 test cases)``: what a check prints."""
         return f"{_SYMBOLS.get(self.status, '✗')} {question}: {self.message}"
+
+    def comparison(self) -> str:
+        """``measured 191.2 nats; expected <= 205 nats`` (empty if nothing was measured)."""
+        if not (self.measured or self.expected):
+            return ""
+        return "; ".join(part for part in (f"measured {self.measured}" if self.measured else "",
+                                           f"expected {self.expected}" if self.expected else "")
+                         if part)
 
 
 # --------------------------------------------------------------------------- comparison

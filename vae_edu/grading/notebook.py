@@ -4,9 +4,15 @@ A solution notebook (``solutions/NN_topic.ipynb``) has three kinds of code cells
 apart by nbgrader-compatible cell metadata (``metadata.nbgrader``):
 
 * **answer cells** (``solution: true``): the answer sits between ``### BEGIN SOLUTION``
-  and ``### END SOLUTION`` lines (several regions per cell are fine). An optional first
-  line ``# HINT: ...`` inside a region becomes the message of the stub's
-  ``NotImplementedError``.
+  and ``### END SOLUTION`` lines (several regions per cell are fine). The student gets
+  ``# YOUR CODE HERE`` and a ``NotImplementedError`` that gives nothing away; hints live
+  in :mod:`vae_edu.grading.hints`, shown one level at a time by ``grading.hint(id)``
+  (a ``# HINT:`` line in a region is refused: it would hand out the answer).
+* **manually graded answers** (markdown, ``grade: true, solution: true``, ``points``,
+  ``grade_id``): derivations and interpretations. The cell holds one region between the
+  same markers with the model answer and its rubric (a line starting ``**Rubric``);
+  the student gets ``YOUR ANSWER HERE``, as in nbgrader. ``vae-edu grade`` lists them as
+  "needs grading" until an instructor's scores are merged in.
 * **test cells** (``grade: true``, ``points: N``, ``grade_id: <question id>``): a visible
   ``grading.check("<id>", <answer>)`` and, between ``### BEGIN HIDDEN TESTS`` and
   ``### END HIDDEN TESTS``, ``grading.hidden_check("<id>", <answer>)``.
@@ -34,6 +40,7 @@ __all__ = [
     "END_HIDDEN",
     "END_SOLUTION",
     "GradedQuestion",
+    "ManualQuestion",
     "SolutionError",
     "SolutionNotebook",
     "make_exercise",
@@ -74,12 +81,37 @@ class GradedQuestion:
 
 
 @dataclass(frozen=True)
+class ManualQuestion:
+    """A manually graded (markdown) answer of a solution notebook.
+
+    Attributes:
+        id: its ``grade_id``, also its column in ``grades.csv``.
+        points: the most it can earn.
+        kind: ``"derive"`` or ``"interpret"`` (from the id's prefix ``derive_``; any other
+            id is an interpretation).
+        rubric: the rubric text of the solution (shown to graders, never to students).
+        cell_index: index of the cell in the notebook.
+    """
+
+    id: str
+    points: float
+    kind: str
+    rubric: str
+    cell_index: int
+
+
+@dataclass(frozen=True)
 class SolutionNotebook:
-    """A validated solution notebook: its path, content and questions (in order)."""
+    """A validated solution notebook: its path, content and questions (in order).
+
+    ``questions`` are the automatically graded ones (the batch grader runs them);
+    ``manual`` the markdown answers an instructor scores with the rubric.
+    """
 
     path: Path
     notebook: nbformat.NotebookNode
     questions: tuple[GradedQuestion, ...]
+    manual: tuple[ManualQuestion, ...] = ()
 
     @property
     def name(self) -> str:
@@ -87,7 +119,13 @@ class SolutionNotebook:
 
     @property
     def points(self) -> float:
-        return sum(q.points for q in self.questions)
+        return sum(q.points for q in self.questions) + sum(q.points for q in self.manual)
+
+    @property
+    def columns(self) -> list[str]:
+        """Every graded id, automatic and manual, in the order of the notebook."""
+        both = [(q.cell_index, q.id) for q in (*self.questions, *self.manual)]
+        return [qid for _, qid in sorted(both)]
 
 
 def _lines(cell) -> list[str]:
@@ -150,17 +188,27 @@ def read_solution(path: str | Path) -> SolutionNotebook:
     except Exception as exc:
         raise SolutionError(f"{path}: not a readable notebook ({exc})") from None
     questions = []
+    manual = []
     for index, cell in enumerate(nb.cells):
         where = f"{path.name}, cell {index + 1}"
         meta = cell.metadata.get("nbgrader", {})
         lines = _lines(cell)
         solution = _regions(lines, BEGIN_SOLUTION, END_SOLUTION, where)
         hidden = _regions(lines, BEGIN_HIDDEN, END_HIDDEN, where)
-        if solution and not (cell.cell_type == "code" and meta.get("solution")):
+        if solution and not meta.get("solution"):
             raise SolutionError(f"{where}: solution markers in a cell that is not an answer "
                                 "cell (set metadata nbgrader.solution = true)")
         if meta.get("solution") and not solution:
             raise SolutionError(f"{where}: an answer cell without '{BEGIN_SOLUTION}'")
+        for a, _ in solution:
+            if a + 1 < len(lines) and _HINT_RE.match(lines[a + 1]):
+                raise SolutionError(f"{where}: a '# HINT:' line in a solution region would "
+                                    "hand out the answer; put hints in "
+                                    "vae_edu/grading/hints.py (shown by grading.hint)")
+        if cell.cell_type == "markdown":
+            if meta.get("grade") or meta.get("solution"):
+                manual.append(_manual_question(cell, meta, lines, solution, index, where))
+            continue
         if hidden and not meta.get("grade"):
             raise SolutionError(f"{where}: hidden tests in a cell that is not a test cell")
         if not meta.get("grade"):
@@ -182,12 +230,42 @@ def read_solution(path: str | Path) -> SolutionNotebook:
                 f"{QUESTIONS[qid].answer}), not hidden_check({call_id!r}, {answer})"
             )
         questions.append(GradedQuestion(qid, points, answer, index))
-    if not questions:
+    if not questions and not manual:
         raise SolutionError(f"{path}: no graded question (no cell with nbgrader grade = true)")
-    ids = [q.id for q in questions]
+    ids = [q.id for q in questions] + [q.id for q in manual]
     if len(set(ids)) != len(ids):
         raise SolutionError(f"{path}: a question is graded twice: {ids}")
-    return SolutionNotebook(path=path, notebook=nb, questions=tuple(questions))
+    return SolutionNotebook(path=path, notebook=nb, questions=tuple(questions),
+                            manual=tuple(manual))
+
+
+def _manual_question(cell, meta, lines, solution, index, where) -> ManualQuestion:
+    """Validate a manually graded markdown answer of a solution notebook."""
+    qid = meta.get("grade_id")
+    if not (meta.get("grade") and meta.get("solution")):
+        raise SolutionError(f"{where}: a graded markdown answer needs nbgrader grade = true "
+                            "and solution = true")
+    if not isinstance(qid, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", qid):
+        raise SolutionError(f"{where}: a graded markdown answer needs a grade_id of "
+                            f"lowercase letters, digits and _ (got {qid!r})")
+    if qid in QUESTIONS:
+        raise SolutionError(f"{where}: {qid!r} is an automatic question; give the written "
+                            "answer its own grade_id")
+    points = meta.get("points")
+    if isinstance(points, bool) or not isinstance(points, int | float) or points <= 0:
+        raise SolutionError(f"{where}: graded markdown answer {qid!r} needs nbgrader "
+                            "points > 0")
+    if len(solution) != 1:
+        raise SolutionError(f"{where}: graded markdown answer {qid!r} needs one region "
+                            f"between '{BEGIN_SOLUTION}' and '{END_SOLUTION}'")
+    a, b = solution[0]
+    body = lines[a + 1 : b]
+    rubric_at = next((i for i, line in enumerate(body) if line.startswith("**Rubric")), None)
+    if rubric_at is None:
+        raise SolutionError(f"{where}: graded markdown answer {qid!r} needs its rubric: a "
+                            "line starting '**Rubric' inside the solution region")
+    kind = "derive" if qid.startswith("derive_") else "interpret"
+    return ManualQuestion(qid, points, kind, "\n".join(body[rubric_at:]).strip(), index)
 
 
 def _quote(text: str) -> str:
@@ -195,9 +273,9 @@ def _quote(text: str) -> str:
 
 
 def _stub(region: list[str], indent: str) -> list[str]:
-    """``# YOUR CODE HERE`` and a ``raise NotImplementedError(hint)``, within 100 columns."""
-    hint = next((m.group(1) for m in map(_HINT_RE.match, region[:1]) if m), None)
-    message = hint or "write your code here"
+    """``# YOUR CODE HERE`` and a ``raise NotImplementedError(...)`` that gives nothing
+    away, within 100 columns."""
+    message = "write your code here (grading.hint(QUESTION) shows a hint)"
     one_line = f"{indent}raise NotImplementedError({_quote(message)})"
     if len(one_line) <= _MAX_LINE:
         return [f"{indent}# YOUR CODE HERE", one_line]
@@ -235,6 +313,21 @@ def _replace_regions(lines: list[str], begin: str, end: str, stub: bool) -> list
     return out
 
 
+def _markdown_stub(lines: list[str]) -> str:
+    """A manually graded answer for the student: the text outside the region, and
+    ``YOUR ANSWER HERE`` in place of the model answer and rubric."""
+    out, inside = [], False
+    for line in lines:
+        if line.strip() == BEGIN_SOLUTION:
+            inside = True
+            out.append("YOUR ANSWER HERE")
+        elif line.strip() == END_SOLUTION:
+            inside = False
+        elif not inside:
+            out.append(line)
+    return "\n".join(out).strip()
+
+
 def make_exercise(solution: SolutionNotebook) -> nbformat.NotebookNode:
     """The student version of a solution: stubs for answers, no hidden tests, no outputs.
 
@@ -246,11 +339,15 @@ def make_exercise(solution: SolutionNotebook) -> nbformat.NotebookNode:
         cell.metadata = nbformat.NotebookNode(
             {k: copy.deepcopy(meta[k]) for k in _KEPT_CELL_METADATA if k in meta}
         )
+        grading = meta.get("nbgrader", {})
+        if cell.cell_type == "markdown" and grading.get("solution"):
+            cell.source = _markdown_stub(_lines(cell))
+            cell.metadata["nbgrader"] = {**grading, "locked": False}
+            continue
         if cell.cell_type != "code":
             continue
         cell.outputs, cell.execution_count = [], None
         lines = _lines(cell)
-        grading = meta.get("nbgrader", {})
         if grading.get("solution"):
             lines = _replace_regions(lines, BEGIN_SOLUTION, END_SOLUTION, stub=True)
         if grading.get("grade"):

@@ -7,6 +7,7 @@ reference computations here.
 
 from __future__ import annotations
 
+from . import hint_texts  # noqa: F401  (hint levels)
 from .autoencoders import (
     AutoencoderQuestion,
     ContractivePenaltyQuestion,
@@ -17,12 +18,19 @@ from .autoencoders import (
 from .base import Call, ModuleCase, Question, seed_for
 from .colorization import GradientLossQuestion
 from .conditional import ConditionInputQuestion, InterpolateLabelsQuestion, TinyCVAEQuestion
+from .regularised import PCAReconstructQuestion, TiedContractiveQuestion
 from .vae import (
     IWAEQuestion,
     KLQuestion,
     LogWeightsQuestion,
     NegativeELBOQuestion,
     ReparameterizeQuestion,
+)
+from .vae_nn import (
+    GaussianNLLQuestion,
+    KLNormalQuestion,
+    OptimalSigmaQuestion,
+    TrainVAEQuestion,
 )
 
 __all__ = ["QUESTIONS", "Call", "ModuleCase", "Question", "get_question", "seed_for"]
@@ -33,12 +41,18 @@ QUESTIONS: dict[str, Question] = {
     for q in (
         AutoencoderQuestion(),
         ReconstructionLossQuestion(),
+        PCAReconstructQuestion,
         SaltAndPepperQuestion(),
         SparseKLQuestion(),
         ContractivePenaltyQuestion(),
+        TiedContractiveQuestion,
         ReparameterizeQuestion(),
         KLQuestion(),
         NegativeELBOQuestion(),
+        KLNormalQuestion,
+        GaussianNLLQuestion,
+        OptimalSigmaQuestion,
+        TrainVAEQuestion(),
         LogWeightsQuestion(),
         IWAEQuestion(),
         ConditionInputQuestion(),

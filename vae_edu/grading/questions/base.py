@@ -25,7 +25,15 @@ import torch
 from torch import Tensor
 
 from ..harness import encode
-from ..judging import Verdict, decode_results, describe_error, diagnose, is_close, mismatch
+from ..judging import (
+    RTOL,
+    Verdict,
+    decode_results,
+    describe_error,
+    diagnose,
+    is_close,
+    mismatch,
+)
 
 __all__ = ["Call", "ModuleCase", "Question", "seed_for"]
 
@@ -63,12 +71,20 @@ class Question:
         answer: the name the student's notebook defines, e.g. ``"kl_std_normal"``.
         kind: ``"function"`` or ``"class"``.
         what: what the result is called in hints, e.g. ``"KL"``.
+        twins: the library's own versions of what the question asks for, as
+            ``"module:function"``; an answer that calls one (directly, renamed or through
+            a wrapper) is flagged (verdict ``twin``: no points unless the grader allows
+            them).
+        tier: ``"implement"`` (a function or class on secret inputs) or ``"train"`` (a
+            model the student trained, measured on secret data against a band).
     """
 
     id: str = ""
     answer: str = ""
     kind: str = "function"
     what: str = "result"
+    twins: tuple[str, ...] = ()
+    tier: str = "implement"
 
     # ------------------------------------------------------------------ to implement
 
@@ -93,7 +109,8 @@ class Question:
         return [(call, case) for case in cases for call in case.calls]
 
     def draw(self, run_seed: str | int) -> list:
-        """The cases of this question under ``run_seed``."""
+        """The cases of this question under ``run_seed`` (the grader's secret seed, or
+        ``"visible"`` for the public check)."""
         gen = torch.Generator().manual_seed(seed_for(run_seed, self.id))
         return self.cases(gen)
 
@@ -112,17 +129,32 @@ class Question:
             return out
 
         if self.kind == "function":
-            return {"kind": "function", "answer": self.answer,
+            spec = {"kind": "function", "answer": self.answer,
                     "calls": [enc_call(c) for c in cases]}
-        return {
-            "kind": "class",
-            "answer": self.answer,
-            "calls": [
-                {"init": case.init, "params": [encode(p) for p in case.params],
-                 "methods": [enc_call(c) for c in case.calls]}
-                for case in cases
-            ],
-        }
+        else:
+            spec = {
+                "kind": "class",
+                "answer": self.answer,
+                "calls": [
+                    {"init": case.init, "params": [encode(p) for p in case.params],
+                     "methods": [enc_call(c) for c in case.calls]}
+                    for case in cases
+                ],
+            }
+        if self.twins:
+            spec["twins"] = list(self.twins)
+        return spec
+
+    def twin_verdict(self, results: list[dict]) -> Verdict | None:
+        """The ``twin`` verdict if the answer called one of :attr:`twins`, else None."""
+        called = sorted({t for r in results for t in r.get("twin", ())})
+        if not called:
+            return None
+        return Verdict("twin", (
+            f"your answer calls {', '.join(called)}, the library's own version of what this "
+            "question asks you to write; write it yourself (this grader gives such answers "
+            "no points)"), measured=f"a call of {', '.join(called)}",
+            expected="your own code", mistake="calls the library's twin")
 
     def precheck(self, payload: dict, n_units: int) -> tuple[Verdict | None, list[dict]]:
         """Verdicts that need no reference: missing answer, errors, in-place changes."""
@@ -162,18 +194,56 @@ class Question:
         for g, e, (call, _) in zip(got, expected, units, strict=True):
             problem = mismatch(g, e, f"the result of {call.label}" if call.label else "result")
             if problem:
-                return Verdict("wrong", problem)
+                return Verdict("wrong", problem, measured=_shapes(got),
+                               expected=_shapes(expected))
+        n = len(units)
+        err = _max_error(got, expected)
+        measured = f"max relative error {err:.2g} over {n} secret case{'s' if n != 1 else ''}"
+        tolerance = f"<= {RTOL:g} (relative)"
         if all(is_close(g, e) for g, e in zip(got, expected, strict=True)):
-            n = len(units)
-            return Verdict("passed", f"passed ({n} test case{'s' if n != 1 else ''})")
+            twin = self.twin_verdict(results)
+            if twin is not None:
+                return twin
+            return Verdict("passed", f"passed ({n} test case{'s' if n != 1 else ''})",
+                           measured=measured, expected=tolerance)
         wrong = [self.mistakes(call, case) for call, case in units]
         for i in range(len(wrong[0]) if wrong else 0):
             if all(is_close(g, w[i][1]) for g, w in zip(got, wrong, strict=True)):
-                return Verdict("wrong", wrong[0][i][0])
-        return Verdict("wrong", diagnose(got, expected, self.what))
+                return Verdict("wrong", wrong[0][i][0], measured=measured, expected=tolerance,
+                               mistake=wrong[0][i][0])
+        return Verdict("wrong", diagnose(got, expected, self.what), measured=measured,
+                       expected=tolerance)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _shapes(values) -> str:
+    def one(v):
+        if torch.is_tensor(v):
+            return str(tuple(v.shape))
+        if isinstance(v, tuple | list):
+            return "(" + ", ".join(one(x) for x in v) + ")"
+        return type(v).__name__
+    return ", ".join(one(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
+
+
+def _max_error(got, expected) -> float:
+    """Largest ``|got - expected| / max(1, |expected|)`` over every number (inf if none)."""
+    worst = 0.0
+    for g, e in zip(got, expected, strict=True):
+        if isinstance(e, tuple | list):
+            worst = max(worst, _max_error(list(g), list(e)))
+            continue
+        try:
+            gt = torch.as_tensor(g, dtype=torch.float64)
+            et = torch.as_tensor(e, dtype=torch.float64)
+            diff = ((gt - et).abs() / et.abs().clamp(min=1.0))
+            diff = diff[torch.isfinite(et)]
+            worst = max(worst, float(diff.max()) if diff.numel() else 0.0)
+        except Exception:
+            return float("inf")
+    return worst
 
 
 def randint(gen: torch.Generator, low: int, high: int) -> int:

@@ -1,0 +1,120 @@
+"""Hint levels of the questions whose modules predate on-demand hints, and of the written
+(Derive / Interpret) questions. Level 1 points at the lecture, the last is close to the
+answer."""
+
+from __future__ import annotations
+
+from ..hints import register
+
+register("reparameterize",
+         "Lecture 06, 'The reparameterisation trick': move the randomness into eps.",
+         "logvar is log sigma^2, so the standard deviation is exp(logvar / 2).",
+         "z = mu + (standard deviation) * eps, elementwise; broadcasting handles (K, B, Z).")
+register("kl_std_normal",
+         "Lecture 06, 'The loss': the KL to N(0, I) has a closed form per latent dimension.",
+         "Per dimension: 0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), with sigma^2 = exp(logvar).",
+         "Sum that over the last dimension: one value per row.")
+register("negative_elbo",
+         "Lecture 06, 'The loss': reconstruction NLL plus KL, per image, then the batch mean.",
+         "The Bernoulli NLL of x under logits is the binary cross-entropy on logits, SUMMED "
+         "over the pixels of an image.",
+         "binary_cross_entropy_with_logits summed over pixels divided by B, plus the mean of "
+         "your kl_std_normal.")
+register("Autoencoder",
+         "Lecture 01: encoder D -> H1 -> H, decoder H -> H1 -> D, nn.Linear layers.",
+         "ReLU after each hidden layer; the code layer and the output layer are linear "
+         "(the loss applies the sigmoid).",
+         "encode = Linear, ReLU, Linear; forward = decode(encode(x)) with decode = Linear, "
+         "ReLU, Linear.")
+register("reconstruction_loss",
+         "Lecture 01/02: the Bernoulli NLL of x under the decoder's logits, in nats per image.",
+         "binary_cross_entropy_with_logits with reduction='none' gives one value per pixel.",
+         "Sum over the pixels (dim 1), then average over the batch.")
+register("pca_reconstruct",
+         "Lecture 01 compares the AE with PCA: centre with the TRAINING mean, project on the "
+         "top-k principal directions of the training data, map back.",
+         "The principal directions are the top right-singular vectors of the centred training "
+         "matrix (torch.linalg.svd, full_matrices=False).",
+         "V_k = Vh[:k].T (D, k); reconstruction = mean + (x_test - mean) @ V_k @ V_k.T.")
+register("salt_and_pepper",
+         "Lecture 02 shows the corruption types; draw ONE uniform number per pixel from the "
+         "generator.",
+         "u < fraction / 2 -> 0 (pepper); fraction / 2 <= u < fraction -> 1 (salt); else keep.",
+         "torch.rand(x.shape, generator=generator), then torch.where twice.")
+register("sparse_kl_penalty",
+         "Lecture 03: rho_hat_j is the mean activation of hidden unit j over the BATCH.",
+         "KL(rho || rho_hat) of two Bernoullis: rho log(rho/rho_hat) + (1-rho) log((1-rho)/"
+         "(1-rho_hat)).",
+         "Average h over dim 0, apply the Bernoulli KL per unit, sum over the units.")
+register("tied_contractive_loss",
+         "Lecture 04: the encoder h = sigmoid(x W^T + b) has Jacobian diag(h(1-h)) W; with "
+         "tied weights the decoder is sigmoid(h W + c).",
+         "||J||_F^2 = sum_j (h_j (1 - h_j))^2 sum_i W_ji^2, per example.",
+         "BCE of the decoder's logits h W + c against x summed over pixels, plus lam times the "
+         "penalty, both averaged over the batch.")
+register("log_weights",
+         "Lecture 06, the IWAE estimate: w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x).",
+         "log p(x|z) is minus the Bernoulli NLL summed over pixels; vae_edu.losses has "
+         "log_normal and log_std_normal for the two Gaussian terms.",
+         "Broadcast x (B, D) against logits (K, B, D); keep the (K, B) shape throughout.")
+register("condition_on_label",
+         "Lecture 08: a CVAE conditions by concatenating a one-hot label to the input.",
+         "torch.nn.functional.one_hot(labels, num_classes), as floats.",
+         "torch.cat([x, one_hot], dim=1).")
+register("TinyCVAE",
+         "Lecture 08: q(z|x, y) and p(x|z, y) both see the one-hot label.",
+         "Encoder: one Linear(D + C, 2Z) on [x, y]; its first Z outputs are mu, the last Z "
+         "logvar. Decoder: one Linear(Z + C, D) on [z, y], returning logits.",
+         "Use .chunk(2, dim=1) on the encoder output and torch.cat([z, y], dim=1) for the "
+         "decoder.")
+register("interpolate_labels",
+         "Lecture 08's attribute progression: y_alpha = (1 - alpha) y_min + alpha y_max.",
+         "alphas has shape (A,); make it (A, 1) to broadcast against y (y_dim,).",
+         "(1 - alphas[:, None]) * y_min + alphas[:, None] * y_max.")
+register("gradient_loss",
+         "Lecture 09: L_grad compares the horizontal and vertical finite differences of the "
+         "two colour fields.",
+         "dx = f[..., :, 1:] - f[..., :, :-1] and dy = f[..., 1:, :] - f[..., :-1, :].",
+         "Square the differences of dx and of dy, sum over channels and pixels, average over "
+         "the batch.")
+register("train_vae",
+         "Train exactly as lecture 06 trains its VAE, but with your negative_elbo as the "
+         "loss_fn of vae_edu.train.fit.",
+         "loss_fn(model, batch): x = batch[0].flatten(1); mu, logvar = model.encode(x); z = "
+         "reparameterize(...); return negative_elbo(model.decode(z), x, mu, logvar).",
+         "vae_edu.models.VAE(784, 256, 16) trained for b.epochs epochs with lr 1e-3 reaches "
+         "the band.")
+for qid, text in {
+    "derive_kl_normal": "Expand log q - log p for one dimension; E_q[(z - mu_p)^2] = "
+                        "E_q[((z - mu_q) + (mu_q - mu_p))^2].",
+    "derive_optimal_sigma": "Write the total NLL as a function of s = sigma^2 and set "
+                            "d/ds to zero; then check the second derivative.",
+    "interpret_sigma": "The squared error is weighted by 1 / (2 sigma^2) against the KL; "
+                       "what does a large weight buy, and at what price in nats?",
+}.items():
+    register(qid, text)
+for qid, text in {
+    "derive_linear_ae": "What is the largest rank the reconstruction of a k-dimensional "
+                        "linear code can have? Then Eckart-Young.",
+    "interpret_ae_codes": "Compare the clusters; then ask what a scatter of codes does "
+                          "not show.",
+    "derive_contractive": "Chain rule through the sigmoid: sigma'(a) = sigma(a)(1 - "
+                          "sigma(a)).",
+    "interpret_sparse": "The KL constrains rho_hat_j, an average over the batch.",
+    "derive_iwae_jensen": "E_q[w] = p(x). log is concave.",
+    "interpret_iwae": "Is the bound monotone on every run, or in expectation?",
+    "derive_cvae_elbo": "Which term sees p(z | y), and does it depend on y here?",
+    "interpret_y_in_z": "If the decoder already gets y, does z need to carry it?",
+    "derive_l2_mean": "Set the derivative of E||c - c_hat||^2 in c_hat to zero.",
+    "interpret_diversity": "Best-of-k takes a minimum over samples.",
+}.items():
+    register(qid, text)
+register("contractive_penalty",
+         "Lecture 04: for h = sigmoid(x W^T + b) the Jacobian dh/dx is diag(h (1 - h)) W.",
+         "Its squared Frobenius norm is sum_j (h_j (1 - h_j))^2 times the squared norm of "
+         "row j of W.",
+         "Per example, sum over the hidden units; then average over the batch.")
+register("iwae_log_px",
+         "Lecture 06: the IWAE estimate is the log of the AVERAGE of the K weights exp(w_k).",
+         "exp(w) underflows for log weights near -1500: stay in log space.",
+         "torch.logsumexp over dim 0, minus log K.")
