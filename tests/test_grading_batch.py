@@ -25,18 +25,11 @@ from nbformat import v4
 
 from vae_edu.cli import main
 from vae_edu.grading.notebook import read_solution
-from vae_edu.grading.questions import QUESTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "grading_corpus"
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 ALL_QUESTIONS = [q.id for path in SOLUTIONS for q in read_solution(path).questions]
-#: Every column of grades.csv: automatic and written questions, in notebook order.
-ALL_COLUMNS = [qid for path in SOLUTIONS for qid in read_solution(path).columns]
-WRITTEN = [m.id for path in SOLUTIONS for m in read_solution(path).manual]
-TRAIN = [q for q in ALL_QUESTIONS if QUESTIONS[q].tier == "train"]
-MAX_TOTAL = sum(read_solution(path).points for path in SOLUTIONS)
-VAE_MAX = read_solution(ROOT / "solutions" / "03_vae.ipynb").points
 VAE = ("reparameterize", "kl_std_normal", "negative_elbo")  # 1, 2 and 2 points
 
 #: What each corpus submission of 03_vae.ipynb earns, and a phrase its feedback must hold.
@@ -114,8 +107,6 @@ def batch(tmp_path_factory):
     feedback = {p.stem: p.read_text() for p in (root / "grades_feedback").glob("*.md")}
     return {
         "rc": rc, "stdout": out.getvalue(), "rows": rows, "feedback": feedback,
-        "report": (root / "grades_report.md").read_text(),
-        "manual": (root / "grades_manual.md").read_text(),
         "unchanged": before == snapshot(subs), "temp_left": grader_temp_dirs() - temp_before,
         "kernels_left": kernels(), "header": (root / "grades.csv").read_text().splitlines()[0],
     }
@@ -133,7 +124,7 @@ def test_the_submissions_are_never_modified(batch):
 
 
 def test_grades_csv_has_a_row_per_student_a_column_per_question_and_a_total(batch):
-    assert batch["header"] == ",".join(["student", *ALL_COLUMNS, "total", "hints"])
+    assert batch["header"] == ",".join(["student", *ALL_QUESTIONS, "total"])
     assert len(batch["rows"]) == 13
 
 
@@ -141,30 +132,15 @@ def test_every_solution_earns_full_points(batch):
     row = batch["rows"]["solutions"]
     maxima = {q.id: q.points for path in SOLUTIONS for q in read_solution(path).questions}
     assert {q: float(row[q]) for q in ALL_QUESTIONS} == maxima
-    assert float(row["total"]) == sum(maxima.values())
-    assert all(row[q] == "" for q in WRITTEN)  # written answers wait for a grader, blank
-    assert "needs grading (written answer" in batch["feedback"]["solutions"]
-    for q in TRAIN:  # measured against the band, and the feedback says what was measured
-        assert re.search(rf"- {q} \(\d+/\d+\): passed: held-out", batch["feedback"][
-            "solutions"])
-
-
-def test_the_class_report_counts_scores_and_known_mistakes(batch):
-    report = batch["report"]
-    for q in ALL_COLUMNS:
-        assert f"| `{q}` |" in report
-    assert "your KL is off by a factor 2" in report  # redefines_checks' mistake, counted
-    assert "## `derive_kl_normal`" in batch["manual"] and "**Rubric**" in batch["manual"]
+    assert float(row["total"]) == sum(maxima.values()) == 27
 
 
 def test_every_exercise_earns_zero_and_is_told_it_is_not_implemented(batch):
     row = batch["rows"]["exercises"]
-    assert all(float(row[q]) == 0 for q in [*ALL_COLUMNS, "total"])
+    assert all(float(row[q]) == 0 for q in [*ALL_QUESTIONS, "total"])
     text = batch["feedback"]["exercises"]
-    assert text.count("not implemented yet") == len(ALL_QUESTIONS) - len(TRAIN)
-    for q in TRAIN:  # the untrained model of the stub is measured, and misses the band
-        assert re.search(rf"- {q} \(0/\d+\): your model's .* the band is <=", text)
-    assert f"Total: 0 / {MAX_TOTAL:g} points" in text
+    assert text.count("not implemented yet") == len(ALL_QUESTIONS)
+    assert "Total: 0 / 27 points" in text
 
 
 @pytest.mark.parametrize("case", EXPECTED)
@@ -198,14 +174,26 @@ def test_feedback_tells_what_happened_while_the_notebook_ran(batch):
 
 from vae_edu.grading.isolation import bwrap_problem  # noqa: E402
 
-#: Corpus cases that go after what is outside their kernel: (code cell that must fail, or
-#: None, and the phrase its feedback must hold). Each has the right answers: 5 points.
+#: Corpus cells that go after what is outside their kernel, each appended to a copy of the
+#: solution of 03_vae after its set-up cell: whether that cell must fail, and the phrase
+#: its feedback must hold. Each must earn what the solution earns.
 HOSTILE = {
-    "detaches_daemon": (None, f"Total: 5 / {VAE_MAX:g} points"),
-    "writes_outside": (3, "raised FileNotFoundError"),
-    "reads_other_submission": (3, "raised FileNotFoundError"),
-    "opens_socket": (3, "raised ConnectionRefusedError"),
+    "detaches_daemon": (False, "daemon"),
+    "writes_outside": (True, "raised FileNotFoundError"),
+    "reads_other_submission": (True, "raised FileNotFoundError"),
+    "opens_socket": (True, "raised ConnectionRefusedError"),
 }
+
+
+def with_hostile_cell(solution: Path, script: Path) -> tuple[nbformat.NotebookNode, int]:
+    """The solution with the script's cells after its set-up cell, and the number (among
+    the code cells) of the first one."""
+    nb = nbformat.read(solution, as_version=4)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and "colab-install" not in c.metadata.get("tags", [])]
+    nb.cells[code[0] + 1:code[0] + 1] = percent_to_notebook(script).cells
+    number = sum(1 for c in nb.cells[: code[0] + 1] if c.cell_type == "code") + 1
+    return nb, number
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +225,7 @@ def hostile(tmp_path_factory):
     target = out / "grades_feedback" / "victim.md"  # a daemon's write, after the feedback
     values = {"__TARGET__": str(target), "__MARKER__": marker, "__OTHER__": str(other),
               "__PORT__": str(server.getsockname()[1])}
+    cells = {}
     for case in HOSTILE:
         text = (CORPUS / f"{case}.py").read_text()
         for key, value in values.items():
@@ -244,7 +233,8 @@ def hostile(tmp_path_factory):
         (subs / case).mkdir()
         script = root / f"{case}.py"
         script.write_text(text)
-        nbformat.write(percent_to_notebook(script), subs / case / "03_vae.ipynb")
+        nb, cells[case] = with_hostile_cell(ROOT / "solutions" / "03_vae.ipynb", script)
+        nbformat.write(nb, subs / case / "03_vae.ipynb")
     before = snapshot(subs)
     stdout = io.StringIO()
     try:
@@ -262,7 +252,7 @@ def hostile(tmp_path_factory):
         rows = {row["student"]: row for row in csv.DictReader(fh)}
     feedback = {p.stem: p.read_text() for p in (out / "grades_feedback").glob("*.md")}
     return {"rc": rc, "stdout": stdout.getvalue(), "rows": rows, "feedback": feedback,
-            "victim_unchanged": target.read_text() == victim_feedback,
+            "cells": cells, "victim_unchanged": target.read_text() == victim_feedback,
             "left": left, "received": received, "unchanged": before == snapshot(subs)}
 
 
@@ -270,22 +260,22 @@ def test_hostile_batch_runs_under_bwrap_and_says_so_once(hostile):
     assert hostile["rc"] == 0, hostile["stdout"]
     assert hostile["stdout"].count("isolation: bwrap") == 1
     assert "under bwrap" in hostile["stdout"]
-    victim = {q.id: q.points for q in read_solution(ROOT / "solutions" / "03_vae.ipynb")
-              .questions}
-    assert float(hostile["rows"]["victim"]["total"]) == sum(victim.values())
+    assert float(hostile["rows"]["victim"]["total"]) == 5
 
 
 @pytest.mark.parametrize("case", HOSTILE)
 def test_a_hostile_submission_fails_at_the_attempt_and_earns_what_its_answers_earn(hostile,
                                                                                    case):
-    cell, phrase = HOSTILE[case]
+    fails, phrase = HOSTILE[case]
     text = hostile["feedback"][case]
-    assert float(hostile["rows"][case]["total"]) == 5, text
-    assert phrase in text, text
-    if cell is not None:
-        assert f"code cell {cell} (" in text, text
+    victim = hostile["rows"]["victim"]
+    assert {k: v for k, v in hostile["rows"][case].items() if k != "student"} == {
+        k: v for k, v in victim.items() if k != "student"}, text
+    where = f"code cell {hostile['cells'][case]} ("
+    if fails:
+        assert where in text and phrase in text.split(where, 1)[1].split("\n")[0], text
     else:
-        assert "What happened while your notebook ran" not in text, text
+        assert where not in text, text
 
 
 def test_nothing_a_hostile_submission_started_outlives_the_batch(hostile):
