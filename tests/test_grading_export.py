@@ -21,9 +21,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_grading_batch import CORPUS, percent_to_notebook
 
 from vae_edu.cli import main
+from vae_edu.grading.notebook import read_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,21 +87,26 @@ def test_the_bundle_has_gradescopes_layout_and_nothing_else(bundle):
 
 def test_run_autograder_writes_gradescopes_results_json_for_a_submission(bundle, tmp_path):
     root = fake_autograder(tmp_path, bundle)
-    # a submission that earns 1 of 5 (see test_grading_batch.EXPECTED["redefines_checks"])
-    nbformat.write(percent_to_notebook(CORPUS / "redefines_checks.py"),
-                   root / "submission" / "03_vae.ipynb")
+    # the solution, with its first answer redefined just before its test cell: it returns
+    # nothing
+    questions = read_solution(ROOT / "solutions" / "03_vae.ipynb").questions
+    nb = nbformat.read(ROOT / "solutions" / "03_vae.ipynb", as_version=4)
+    nb.cells.insert(questions[0].cell_index, nbformat.v4.new_code_cell(
+        f"def {questions[0].answer}(*args, **kwargs):\n    return None"))
+    nbformat.write(nb, root / "submission" / "03_vae.ipynb")
     results = run_autograder(root)
     assert set(results) == {"score", "execution_time", "output", "visibility",
                             "stdout_visibility", "tests"}
     assert results["visibility"] == "visible" and results["stdout_visibility"] == "hidden"
     tests = {t["name"]: t for t in results["tests"]}
-    assert list(tests) == ["03_vae: reparameterize", "03_vae: kl_std_normal",
-                           "03_vae: negative_elbo"]
-    assert [(t["score"], t["max_score"], t["status"]) for t in tests.values()] == [
-        (1, 1, "passed"), (0, 2, "failed"), (0, 2, "failed")]
-    assert all(t["visibility"] == "visible" for t in tests.values())
-    assert "off by a factor 2" in tests["03_vae: kl_std_normal"]["output"]
-    assert results["score"] == 1
+    assert list(tests) == [f"03_vae: {q.id}" for q in questions]
+    assert [t["max_score"] for t in tests.values()] == [q.points for q in questions]
+    first = tests.pop(f"03_vae: {questions[0].id}")
+    assert (first["score"], first["status"]) == (0, "failed")
+    assert "did you forget to return?" in first["output"]
+    assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in tests.values())
+    assert all(t["visibility"] == "visible" for t in [first, *tests.values()])
+    assert results["score"] == sum(t["score"] for t in results["tests"])
     assert isinstance(results["execution_time"], int)
 
 
@@ -111,7 +116,8 @@ def test_a_submission_without_the_notebook_scores_zero_and_says_what_to_upload(b
     (root / "submission" / "notes.txt").write_text("forgot the notebook")
     results = run_autograder(root)
     assert results["score"] == 0
-    assert [t["max_score"] for t in results["tests"]] == [1, 2, 2]
+    assert [t["max_score"] for t in results["tests"]] == [
+        q.points for q in read_solution(ROOT / "solutions" / "03_vae.ipynb").questions]
     assert "03_vae.ipynb was not found in your submission" in results["output"]
 
 
@@ -124,11 +130,20 @@ def test_an_unknown_notebook_is_one_error_and_no_bundle(tmp_path):
 
 # --------------------------------------------------------------------------- Canvas
 
-GRADES = """student,reparameterize,kl_std_normal,negative_elbo,log_weights,iwae_log_px,total
-alice,1,2,2,2,0,7
-bob,0,2,0,0,0,2
-zoe,1,0,0,0,0,1
-"""
+PS3, PS4 = (read_solution(ROOT / "solutions" / f"{n}.ipynb").questions
+            for n in ("03_vae", "04_importance_sampling"))
+MAX3, MAX4 = (sum(q.points for q in ps) for ps in (PS3, PS4))
+
+
+def grades_csv() -> str:
+    """alice: all of 03, the first question of 04; bob: the second of 03; zoe: nothing."""
+    qs = [*PS3, *PS4]
+    rows = {"alice": [q.points for q in PS3] + [PS4[0].points] + [0] * (len(PS4) - 1),
+            "bob": [0, PS3[1].points] + [0] * (len(qs) - 2), "zoe": [0] * len(qs)}
+    lines = [",".join(["student", *(q.id for q in qs), "total"])]
+    lines += [",".join([s, *(f"{p:g}" for p in ps), f"{sum(ps):g}"]) for s, ps in rows.items()]
+    return "\n".join(lines) + "\n"
+
 
 ROSTER = ("\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,03_vae (1234),Current Score\n"
           "    Points Possible,,,,,5,(read only)\n"
@@ -139,7 +154,7 @@ ROSTER = ("\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,03_vae (1234),Curre
 
 def canvas(tmp_path, roster: str | None):
     grades = tmp_path / "grades.csv"
-    grades.write_text(GRADES)
+    grades.write_text(grades_csv())
     argv = ["grade", "canvas", str(grades), "--out", str(tmp_path / "canvas.csv"),
             "--solutions", str(ROOT / "solutions")]
     if roster is not None:
@@ -155,9 +170,11 @@ def test_canvas_import_has_one_column_per_problem_set_and_the_students_canvas_id
     assert rc == 0
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
                        "03_vae (1234)", "04_importance_sampling"]
-    assert rows[1] == ["Points Possible", "", "", "", "", "5", "4"]
-    assert rows[2] == ["Liddell, Alice", "101", "S101", "alice", "Section A", "5", "2"]
-    assert rows[3] == ["Builder, Bob", "102", "S102", "BOB", "Section B", "2", "0"]
+    assert rows[1] == ["Points Possible", "", "", "", "", f"{MAX3:g}", f"{MAX4:g}"]
+    assert rows[2] == ["Liddell, Alice", "101", "S101", "alice", "Section A", f"{MAX3:g}",
+                       f"{PS4[0].points:g}"]
+    assert rows[3] == ["Builder, Bob", "102", "S102", "BOB", "Section B",
+                       f"{PS3[1].points:g}", "0"]
     assert rows[4][:1] == ["zoe"] and rows[4][1:4] == ["", "", ""]  # not in the roster
     assert len(rows) == 5  # olga has no grades: no row
     assert "1 student(s) of grades.csv are not in the roster" in err and "zoe" in err
@@ -167,12 +184,12 @@ def test_canvas_import_without_a_roster_uses_folder_names_as_logins(tmp_path):
     rc, _, _, rows = canvas(tmp_path, None)
     assert rc == 0
     assert rows[0][5:] == ["03_vae", "04_importance_sampling"]
-    assert rows[2] == ["alice", "", "", "alice", "", "5", "2"]
+    assert rows[2] == ["alice", "", "", "alice", "", f"{MAX3:g}", f"{PS4[0].points:g}"]
 
 
 def test_a_file_that_is_not_a_canvas_export_is_one_clear_error(tmp_path):
     grades = tmp_path / "grades.csv"
-    grades.write_text(GRADES)
+    grades.write_text(grades_csv())
     (tmp_path / "roster.csv").write_text("name,email\nalice,a@x\n")
     rc, _, err = run_cli(["grade", "canvas", str(grades), "--roster", str(tmp_path / "roster.csv"),
                           "--out", str(tmp_path / "c.csv"), "--solutions", str(ROOT / "solutions")])
