@@ -105,7 +105,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
         print(f"vae-edu release: {err}", file=sys.stderr)
         return 2
     print(f"wrote the student release to {release.root}: {release.files} files, "
-          f"{len(release.checks)} public checks from stored outputs; Colab badges open "
+          f"public checks of {len(release.checks)} questions (outputs stored); Colab badges open "
           f"{release.repository}. Push it to that repository.")
     return 0
 

@@ -16,7 +16,8 @@ repository holds at the time:
   behind;
 * **the questions** (:mod:`vae_edu.grading.questions`) keep how they draw their public
   inputs and how they judge, but every ``reference`` and ``mistakes`` method is
-  replaced by a look-up of stored outputs (:mod:`vae_edu.grading.stored_checks`), their
+  replaced by a look-up of stored outputs (:mod:`vae_edu.grading.stored_checks`), any
+  other method named ``*reference*`` (training a reference model) raises, their
   docstrings (which state the formulas) are replaced, and what only those methods used
   (library imports, helpers) is dropped; ``public_checks.json`` stores the reference
   outputs and the outputs of known mistakes (with their hint texts) on the public
@@ -143,6 +144,11 @@ def strip_reference_code(source: str) -> str:
                 name = "stored_reference" if item.name == "reference" else "stored_mistakes"
                 item.body = [ast.Return(ast.Call(ast.Name(name, ast.Load()), call_args, []))]
                 replaced = True
+            elif isinstance(item, ast.FunctionDef) and "reference" in item.name:
+                # any other reference code (e.g. training the reference model of a band)
+                item.body = [ast.Raise(ast.Call(ast.Name("NotImplementedError", ast.Load()), [
+                    ast.Constant(f"{item.name} is not part of the student release")], []))]
+                replaced = True
             elif isinstance(item, ast.FunctionDef) and _docstring(item):
                 item.body[0] = ast.Expr(ast.Constant(f"{item.name}."))
     if _docstring(tree):
@@ -224,9 +230,10 @@ def _student_library(root: Path, notebooks: list[Path]) -> list[str]:
         if current not in _NOT_FOLLOWED:
             queue += sorted(_imports(root / current, root, follow_functions=grading) - seen)
     keep.discard("vae_edu/grading/public_checks.json")
-    return sorted(f for f in every if f in keep or (
-        f.startswith("vae_edu/grading/questions/") and f.endswith(".py")
-        and "vae_edu/grading/questions/__init__.py" in keep))
+    return sorted(f for f in every if f != "vae_edu/grading/public_checks.json" and (
+        f in keep or not f.endswith(".py")  # data (bands...); scanned by the tests too
+        or (f.startswith("vae_edu/grading/questions/")
+            and "vae_edu/grading/questions/__init__.py" in keep)))
 
 
 # --------------------------------------------------------------------------- the release

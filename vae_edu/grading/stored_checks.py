@@ -66,18 +66,30 @@ def call_key(question_id: str, call, case=None) -> str:
 
 def build_store(question_ids, seed: str = "visible") -> dict:
     """The stored outputs of the public checks of these questions (computed with the
-    references of the course repository)."""
-    from .questions import get_question
+    references of the course repository). A question with its own ``expected`` (one
+    that judges against something else than reference outputs, such as a band of
+    measured values) stores nothing: it keeps its own.
+
+    Raises:
+        RuntimeError: a question whose reference fails (names it).
+    """
+    from .questions import Question, get_question
 
     store: dict[str, Any] = {"version": _VERSION, "seed": seed, "questions": {}}
     for qid in question_ids:
         q = get_question(qid)
+        if type(q).expected is not Question.expected:
+            continue  # it does not judge against reference outputs (e.g. a band)
         entries = {}
-        for call, case in q.units(q.draw(seed)):
-            entries[call_key(qid, call, case)] = {
-                "expected": encode(q.reference(call, case)),
-                "mistakes": [[hint, encode(out)] for hint, out in q.mistakes(call, case)],
-            }
+        try:
+            for call, case in q.units(q.draw(seed)):
+                entries[call_key(qid, call, case)] = {
+                    "expected": encode(q.reference(call, case)),
+                    "mistakes": [[hint, encode(out)] for hint, out in q.mistakes(call, case)],
+                }
+        except Exception as exc:
+            raise RuntimeError(f"question {qid!r}: its public check could not be stored "
+                               f"({type(exc).__name__}: {exc})") from exc
         store["questions"][qid] = entries
     return store
 
