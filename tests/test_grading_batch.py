@@ -25,11 +25,18 @@ from nbformat import v4
 
 from vae_edu.cli import main
 from vae_edu.grading.notebook import read_solution
+from vae_edu.grading.questions import QUESTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "grading_corpus"
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 ALL_QUESTIONS = [q.id for path in SOLUTIONS for q in read_solution(path).questions]
+#: Every column of grades.csv: automatic and written questions, in notebook order.
+ALL_COLUMNS = [qid for path in SOLUTIONS for qid in read_solution(path).columns]
+WRITTEN = [m.id for path in SOLUTIONS for m in read_solution(path).manual]
+TRAIN = [q for q in ALL_QUESTIONS if QUESTIONS[q].tier == "train"]
+MAX_TOTAL = sum(read_solution(path).points for path in SOLUTIONS)
+VAE_MAX = read_solution(ROOT / "solutions" / "03_vae.ipynb").points
 VAE = ("reparameterize", "kl_std_normal", "negative_elbo")  # 1, 2 and 2 points
 
 #: What each corpus submission of 03_vae.ipynb earns, and a phrase its feedback must hold.
@@ -107,6 +114,8 @@ def batch(tmp_path_factory):
     feedback = {p.stem: p.read_text() for p in (root / "grades_feedback").glob("*.md")}
     return {
         "rc": rc, "stdout": out.getvalue(), "rows": rows, "feedback": feedback,
+        "report": (root / "grades_report.md").read_text(),
+        "manual": (root / "grades_manual.md").read_text(),
         "unchanged": before == snapshot(subs), "temp_left": grader_temp_dirs() - temp_before,
         "kernels_left": kernels(), "header": (root / "grades.csv").read_text().splitlines()[0],
     }
@@ -124,7 +133,7 @@ def test_the_submissions_are_never_modified(batch):
 
 
 def test_grades_csv_has_a_row_per_student_a_column_per_question_and_a_total(batch):
-    assert batch["header"] == ",".join(["student", *ALL_QUESTIONS, "total"])
+    assert batch["header"] == ",".join(["student", *ALL_COLUMNS, "total", "hints"])
     assert len(batch["rows"]) == 13
 
 
@@ -132,15 +141,30 @@ def test_every_solution_earns_full_points(batch):
     row = batch["rows"]["solutions"]
     maxima = {q.id: q.points for path in SOLUTIONS for q in read_solution(path).questions}
     assert {q: float(row[q]) for q in ALL_QUESTIONS} == maxima
-    assert float(row["total"]) == sum(maxima.values()) == 27
+    assert float(row["total"]) == sum(maxima.values())
+    assert all(row[q] == "" for q in WRITTEN)  # written answers wait for a grader, blank
+    assert "needs grading (written answer" in batch["feedback"]["solutions"]
+    for q in TRAIN:  # measured against the band, and the feedback says what was measured
+        assert re.search(rf"- {q} \(\d+/\d+\): passed: held-out", batch["feedback"][
+            "solutions"])
+
+
+def test_the_class_report_counts_scores_and_known_mistakes(batch):
+    report = batch["report"]
+    for q in ALL_COLUMNS:
+        assert f"| `{q}` |" in report
+    assert "your KL is off by a factor 2" in report  # redefines_checks' mistake, counted
+    assert "## `derive_kl_normal`" in batch["manual"] and "**Rubric**" in batch["manual"]
 
 
 def test_every_exercise_earns_zero_and_is_told_it_is_not_implemented(batch):
     row = batch["rows"]["exercises"]
-    assert all(float(row[q]) == 0 for q in [*ALL_QUESTIONS, "total"])
+    assert all(float(row[q]) == 0 for q in [*ALL_COLUMNS, "total"])
     text = batch["feedback"]["exercises"]
-    assert text.count("not implemented yet") == len(ALL_QUESTIONS)
-    assert "Total: 0 / 27 points" in text
+    assert text.count("not implemented yet") == len(ALL_QUESTIONS) - len(TRAIN)
+    for q in TRAIN:  # the untrained model of the stub is measured, and misses the band
+        assert re.search(rf"- {q} \(0/\d+\): your model's .* the band is <=", text)
+    assert f"Total: 0 / {MAX_TOTAL:g} points" in text
 
 
 @pytest.mark.parametrize("case", EXPECTED)
@@ -260,7 +284,9 @@ def test_hostile_batch_runs_under_bwrap_and_says_so_once(hostile):
     assert hostile["rc"] == 0, hostile["stdout"]
     assert hostile["stdout"].count("isolation: bwrap") == 1
     assert "under bwrap" in hostile["stdout"]
-    assert float(hostile["rows"]["victim"]["total"]) == 5
+    victim = {q.id: q.points for q in read_solution(ROOT / "solutions" / "03_vae.ipynb")
+              .questions}
+    assert float(hostile["rows"]["victim"]["total"]) == sum(victim.values())
 
 
 @pytest.mark.parametrize("case", HOSTILE)
