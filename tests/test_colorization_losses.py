@@ -278,6 +278,26 @@ def test_mdn_nll_matches_a_hand_computed_mixture_density():
     assert mdn_nll(logits, means, z, sigma).item() == pytest.approx(total / 3, rel=1e-12)
 
 
+def test_mdn_nll_equals_torch_distributions_mixture_same_family():
+    """The oracle of a well-kept dependency: MixtureSameFamily of Independent Normals, on
+    batches with many components, including codes far from every component."""
+    dist = torch.distributions
+    gen = torch.Generator().manual_seed(3)
+    for batch, components, dim, sigma in ((5, 8, 2, 0.2), (7, 3, 16, 1.3), (2, 1, 4, 0.05)):
+        logits = 3 * torch.randn(batch, components, generator=gen, dtype=torch.float64)
+        means = torch.randn(batch, components, dim, generator=gen, dtype=torch.float64)
+        z = torch.randn(batch, dim, generator=gen, dtype=torch.float64)
+        z[0] += 40.0  # far away: the density underflows, its log must not
+        mixture = dist.MixtureSameFamily(
+            dist.Categorical(logits=logits),
+            dist.Independent(dist.Normal(means, torch.full_like(means, sigma)), 1),
+        )
+        expected = -mixture.log_prob(z).mean()
+        assert torch.isfinite(expected)
+        torch.testing.assert_close(mdn_nll(logits, means, z, sigma), expected, rtol=1e-12,
+                                   atol=0)
+
+
 def test_mdn_nll_is_stable_far_from_every_component():
     logits, means = torch.zeros(1, 2), torch.zeros(1, 2, 3)
     z = torch.full((1, 3), 50.0)

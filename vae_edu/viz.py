@@ -29,8 +29,10 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from torchvision.utils import make_grid
 
 __all__ = [
     "DIGIT_COLORS",
@@ -122,16 +124,17 @@ def _warn_outside_unit(a: np.ndarray, name: str) -> None:
 
 
 def _tile(a: np.ndarray, ncol: int, padding: int, pad_value: float) -> np.ndarray:
-    """``(N, H, W[, 3])`` -> one image of ``ncol`` columns; empty cells get ``pad_value``."""
-    n, h, w = a.shape[:3]
-    nrows = math.ceil(n / ncol)
-    out_shape = (nrows * (h + padding) + padding, ncol * (w + padding) + padding, *a.shape[3:])
-    out = np.full(out_shape, pad_value, dtype=np.result_type(a.dtype, np.float32))
-    for i, image in enumerate(a):
-        top = padding + (i // ncol) * (h + padding)
-        left = padding + (i % ncol) * (w + padding)
-        out[top : top + h, left : left + w] = image
-    return out
+    """``(N, H, W[, 3])`` -> one image of ``ncol`` columns (``torchvision.utils.make_grid``);
+    the gaps and the empty cells get ``pad_value``."""
+    t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.result_type(a.dtype, np.float32)))
+    t = t.permute(0, 3, 1, 2) if a.ndim == 4 else t[:, None]  # (N, C, H, W)
+    if len(t) < ncol:  # make_grid would drop the empty columns of a short row
+        t = torch.cat([t, t.new_full((ncol - len(t), *t.shape[1:]), pad_value)])
+    if len(t) == 1:  # make_grid returns a single image as it is, without the border
+        grid = torch.nn.functional.pad(t[0], (padding,) * 4, value=pad_value)
+    else:
+        grid = make_grid(t, nrow=ncol, padding=padding, pad_value=pad_value)  # grey: 3 copies
+    return (grid[0] if a.ndim == 3 else grid.permute(1, 2, 0)).numpy()
 
 
 def _check_positive(value: int, name: str) -> None:

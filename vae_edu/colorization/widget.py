@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ..train import evaluation_mode
-from ..widgets import _ModelWidget, to_png
+from ..widgets import ModelWidget, to_png
 from .data import ColorFields
 from .lab import merge_grey_color
 
@@ -42,7 +42,7 @@ def _outputs(model, grey: Tensor, k: int, seed: int) -> tuple[Tensor, Tensor | N
         return model.sample(grey, k, generator=generator)[0], None
 
 
-class ColorizationExplorer(_ModelWidget):
+class ColorizationExplorer(ModelWidget):
     """Pick a grey image and a model; see its ``k`` colourizations; step through them.
 
     Args:
