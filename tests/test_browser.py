@@ -3,9 +3,11 @@
 A JupyterLab server is started on 127.0.0.1 (a free port, a random token, its own config,
 runtime, data and settings folders, ``VAE_EDU_PROFILE=smoke``, ``VAE_EDU_OFFLINE=1``) on
 copies of the two lectures, and headless Chromium, driven by Playwright, opens each one,
-runs all its cells from the menu, drags the widgets' sliders with the keyboard and checks
-that the decoded image changed: the ``src`` of the widget's ``<img>`` (a new PNG from the
-kernel) and the pixels on screen.
+waits until JupyterLab says its kernel is connected and idle, runs all its cells once (the
+Run menu's command, whose promise settles when every cell has run), drags the widgets'
+sliders with the keyboard and checks that the decoded image changed: the ``src`` of the
+widget's ``<img>`` (a new PNG from the kernel) and the pixels on screen. JupyterLab's state
+is read through the app object it exposes with ``--LabApp.expose_app_in_browser``.
 
 Needs Debian's Chromium at ``/usr/bin/chromium`` (``apt-get install chromium``; another
 path: ``VAE_EDU_CHROMIUM``) and the ``playwright`` Python package (in the ``test`` extra;
@@ -187,6 +189,7 @@ def lab(tmp_path_factory):
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={notebooks}",
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: its session/kernel state
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
@@ -276,49 +279,68 @@ def _menu(page, menu: str, item: str) -> None:
     page.locator(".lm-Menu-itemLabel").get_by_text(item, exact=True).first.click()
 
 
+#: JupyterLab's own state of the open notebook's session and kernel, read through the app
+#: object that ``--LabApp.expose_app_in_browser`` puts on ``window.jupyterapp``.
+_SESSION_STATE = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.sessionContext) return {ready: false, why: 'no notebook panel'};
+  const context = panel.sessionContext;
+  const kernel = context.session && context.session.kernel;
+  return {ready: context.isReady && !!kernel && kernel.connectionStatus === 'connected'
+                 && kernel.status === 'idle',
+          why: kernel ? `kernel ${kernel.status}, ${kernel.connectionStatus}`
+                      : (context.isReady ? 'no kernel' : 'session starting')};
+}"""
+
+#: Run every cell with the command the Run menu issues; the promise settles when every
+#: cell has run (true) or one failed (false).
+_RUN_ALL = """async (seconds) => {
+  const timeout = new Promise(resolve => setTimeout(() => resolve('timeout'), seconds * 1000));
+  return await Promise.race(
+    [window.jupyterapp.commands.execute('notebook:run-all-cells'), timeout]);
+}"""
+
+
+def _wait_for_idle_kernel(page, name: str, timeout: float) -> None:
+    """Wait until JupyterLab says the notebook's session is ready and its kernel is
+    connected and idle, accepting the "Select Kernel" dialog a slow kernel start brings."""
+    deadline = time.monotonic() + timeout
+    while True:
+        dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+        if dialog.count():
+            dialog.locator("button.jp-mod-accept").click()
+        state = page.evaluate(_SESSION_STATE)
+        if state["ready"]:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name}: the kernel was not ready within {timeout:.0f} s "
+                        f"({state['why']})", pytrace=False)
+        time.sleep(0.25)
+
+
 def open_and_run_all(page, lab, name: str) -> None:
-    """Open a notebook, clear its stored outputs, run all cells, wait until they ran."""
+    """Open a notebook, clear its stored outputs, wait for an idle kernel, run all cells
+    once and wait for JupyterLab to say they ran."""
     base, token = lab
     page.goto(f"{base}/lab/tree/{name}?reset&token={token}")  # reset: no tabs of a test before
     page.wait_for_selector(f"{NOTEBOOK} .jp-CodeCell")
     assert page.locator(NOTEBOOK).count() == 1, "expected one open notebook"
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           timeout=120_000)
+    _wait_for_idle_kernel(page, name, timeout=180)
     _menu(page, "Edit", "Clear Outputs of All Cells")
     page.wait_for_function(f"() => ({_PROMPTS})().every(p => !/\\d/.test(p))")
-    _menu(page, "Run", "Run All Cells")
-    # Done when the first cell has run and no cell is queued or running ([*]); after an
-    # error JupyterLab stops and leaves the cells below without a number.
-    deadline = time.monotonic() + RUN_TIMEOUT
-    retry_at = time.monotonic() + 30
-    while True:
-        prompts = page.evaluate(_PROMPTS)
-        if any(ch.isdigit() for ch in prompts[0]) and "[*]:" not in prompts:
-            break
-        started = "[*]:" in prompts or any(ch.isdigit() for p in prompts for ch in p)
-        if not started and time.monotonic() > retry_at:
-            # Lab can drop a "Run All" issued while its kernel session is still starting
-            # (seen on a fresh CI machine): ask again until a cell is queued
-            _menu(page, "Run", "Run All Cells")
-            retry_at = time.monotonic() + 30
-        dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-        if dialog.count():  # see the page fixture: accept the proposed kernel
-            dialog.locator("button.jp-mod-accept").click()
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=120_000)
-            if not any(ch.isdigit() for p in page.evaluate(_PROMPTS) for ch in p):
-                _menu(page, "Run", "Run All Cells")  # the first request had no kernel
-        if time.monotonic() > deadline:
-            pytest.fail(f"{name}: 'Run All Cells' did not finish within {RUN_TIMEOUT} s; "
-                        f"prompts: {prompts}", pytrace=False)
-        time.sleep(0.5)
-    if not all(any(ch.isdigit() for ch in p) for p in prompts):
+    outcome = page.evaluate(_RUN_ALL, RUN_TIMEOUT)
+    prompts = page.evaluate(_PROMPTS)
+    if outcome == "timeout":
+        pytest.fail(f"{name}: 'Run All Cells' did not finish within {RUN_TIMEOUT} s; "
+                    f"prompts: {prompts}", pytrace=False)
+    if outcome is not True or not all(any(ch.isdigit() for ch in p) for p in prompts):
         errors = page.locator(
             f"{NOTEBOOK} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
         ).all_inner_texts()
-        last = max(i for i, p in enumerate(prompts) if any(ch.isdigit() for ch in p))
-        pytest.fail(f"{name}: 'Run All Cells' stopped after code cell {last + 1} of "
-                    f"{len(prompts)}; stderr/errors shown:\n" + "\n".join(errors)[-3000:],
+        ran = [i for i, p in enumerate(prompts) if any(ch.isdigit() for ch in p)]
+        pytest.fail(f"{name}: 'Run All Cells' stopped after code cell "
+                    f"{(ran[-1] + 1) if ran else 0} of {len(prompts)} (JupyterLab said "
+                    f"{outcome!r}); stderr/errors shown:\n" + "\n".join(errors)[-3000:],
                     pytrace=False)
 
 
