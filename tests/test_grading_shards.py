@@ -1,8 +1,9 @@
 """``vae-edu grade --shard K/N`` and ``vae-edu grade merge``: a class split over processes.
 
-Three students (a right, a partly right and a blank 03_vae) are graded once in one run,
-and once as two shards in two separate processes (as a scheduler would start them), all
-with the same seed; the merged grades and feedback must be those of the one run. Then
+Three students (a right, a partly right and a blank 03_vae) are graded once in one run
+(``grade_submissions``, the layer that shards split), and once as two shards in two
+separate processes (``vae-edu grade --shard``, as a scheduler would start them), all with
+the same seed; the merged grades and feedback must be those of the one run. Then
 merging a missing, a duplicated or a foreign part, or a file that is not a part, must
 be one clear error that writes nothing.
 """
@@ -23,6 +24,7 @@ import pytest
 from test_grading_batch import CORPUS, percent_to_notebook
 
 from vae_edu.cli import main
+from vae_edu.grading.grader import Limits, grade_submissions
 from vae_edu.grading.shards import parse_shard, shard_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,10 +78,11 @@ def graded(tmp_path_factory):
          "--out", str(part), "--jobs", "1", *OPTIONS], env=env, cwd=root,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for k, part in zip((1, 2), parts, strict=True)]
-    rc, one_out, _ = run_cli(["grade", str(subs), "--out", str(root / "one" / "grades.csv"),
-                              "--jobs", "2", *OPTIONS])
+    one = grade_submissions(subs, root / "one" / "grades.csv", solutions_dir=ROOT / "solutions",
+                            seed=SEED, jobs=2, sandbox="basic", progress=None,
+                            limits=Limits(question_timeout=30, notebook_timeout=240))
     logs = [p.communicate(timeout=600)[0] for p in shards]
-    assert rc == 0 and all(p.returncode == 0 for p in shards), (one_out, logs)
+    assert not one.grader_errors and all(p.returncode == 0 for p in shards), logs
     return {"root": root, "parts": parts, "logs": logs, "one": root / "one"}
 
 

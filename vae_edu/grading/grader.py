@@ -51,6 +51,7 @@ the network can do whatever that user can (see ``course/grading.md``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -568,12 +569,13 @@ def grade_submissions(
     run_seed = seed if seed is not None else secrets.token_hex(16)
     data: dict[str, tuple] = {}
     specs: dict[str, dict] = {}
-    for name in used:
-        for q in solutions[name].questions:
-            question = QUESTIONS[q.id]
-            cases = question.draw(run_seed)
-            data[q.id] = (cases, question.expected(cases))
-            specs[q.id] = question.spec(cases)
+    with _bands_of(Path(solutions_dir), limits.profile):  # train-and-report questions
+        for name in used:
+            for q in solutions[name].questions:
+                question = QUESTIONS[q.id]
+                cases = question.draw(run_seed)
+                data[q.id] = (cases, question.expected(cases))
+                specs[q.id] = question.spec(cases)
     columns = [q.id for name in used for q in solutions[name].questions]
     max_points = {q.id: q.points for name in used for q in solutions[name].questions}
     # what the kernels must not see (under bwrap): the class, the answers, the outputs
@@ -642,6 +644,27 @@ def grade_submissions(
         (s.student, [s.points(c) for c in columns], s.total) for s in ordered],
         {files[s.student]: feedback[s.student] for s in ordered})
     return report
+
+
+@contextlib.contextmanager
+def _bands_of(solutions_dir: Path, profile: str):
+    """The bands of ``solutions_dir`` under the kernels' ``profile`` while references are
+    computed, unless a caller (``vae-edu grade``'s class layer) has set them already; so a
+    ``--shard`` run judges train-and-report questions as an unsharded one does."""
+    try:
+        from . import bands
+    except ImportError:  # pragma: no cover - a course without train-and-report questions
+        yield
+        return
+    active = getattr(bands, "_active", {})
+    if active.get("path") is not None:
+        yield
+        return
+    bands.use(solutions_dir / bands.BANDS_FILE, profile)
+    try:
+        yield
+    finally:
+        bands.use(None, None)
 
 
 def feedback_file_names(roster: list[str]) -> dict[str, str]:

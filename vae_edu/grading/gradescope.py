@@ -129,6 +129,8 @@ def build_bundle(out_zip: str | os.PathLike, *, solutions_dir: str | os.PathLike
             _add(zf, "autograder.json", (json.dumps(config, indent=1) + "\n").encode())
             for path in paths:
                 _add(zf, f"solutions/{path.name}", path.read_bytes())
+            for data in sorted(solutions_dir.glob("*.json")):  # bands of train questions
+                _add(zf, f"solutions/{data.name}", data.read_bytes())
             for path, name in _package_files():
                 _add(zf, name, path.read_bytes())
         os.replace(tmp, out_zip)
@@ -176,6 +178,20 @@ def results_json(report, notebooks: list[str], solutions: dict, seconds: float,
     }
 
 
+def _grade(submissions: Path, out_csv: Path, solutions_dir: Path, limits):
+    """Grade as ``vae-edu grade`` does: through the class layer where there is one
+    (train-and-report time limits and bands, the library-twin policy), else directly."""
+    from .grader import grade_submissions
+
+    try:
+        from .classroom import grade_class
+    except ImportError:  # pragma: no cover - a course without the class layer
+        return grade_submissions(submissions, out_csv, solutions_dir=solutions_dir,
+                                 limits=limits, jobs=1, progress=print)
+    return grade_class(submissions, out_csv, solutions_dir=solutions_dir, limits=limits,
+                       jobs=1, progress=print).grading
+
+
 def run_autograder(root: str | os.PathLike) -> dict:
     """Grade ``root/submission`` and write ``root/results/results.json``; return it.
 
@@ -183,7 +199,7 @@ def run_autograder(root: str | os.PathLike) -> dict:
     that says so (and the details go to stdout, which only staff see).
     """
     from .exercises import atomic_write_text
-    from .grader import Limits, grade_submissions
+    from .grader import Limits
     from .notebook import read_solution
 
     start = time.monotonic()
@@ -209,9 +225,8 @@ def run_autograder(root: str | os.PathLike) -> dict:
         wanted = config.get("notebooks") or sorted(
             {p.name for p in found if p.name in solutions} or solutions)
         limits = Limits(**config.get("limits", {}))
-        report = grade_submissions(work / "submissions", work / "grades.csv",
-                                   solutions_dir=source / "solutions", limits=limits,
-                                   jobs=1, progress=print)
+        report = _grade(work / "submissions", work / "grades.csv", source / "solutions",
+                        limits)
         if report.grader_errors:
             raise RuntimeError("; ".join(report.grader_errors))
         results = results_json(report, wanted, solutions, time.monotonic() - start, notes)

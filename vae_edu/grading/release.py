@@ -48,6 +48,9 @@ __all__ = ["INSTRUCTOR_PAGES", "Release", "build_release", "strip_reference_code
 INSTRUCTOR_PAGES = ("course/grading.md", "course/instructor_guide.md",
                     "course/grade_slurm.sh", "course/grade_github_actions.yml")
 _MARKER = ".vae-edu-release"
+#: Data of solutions/ that the public checks need (the bands of train-and-report
+#: questions: thresholds from reference runs), shipped beside vae_edu/grading/bands.py.
+_SOLUTION_DATA = ("bands.json",)
 _COPIED = ("README.md", "pyproject.toml", "conftest.py", ".gitignore")
 _STUDENT_ROOTS = ("vae_edu/grading/__init__.py", "vae_edu/grading/checks.py",
                   "vae_edu/grading/stored_checks.py",
@@ -335,6 +338,9 @@ def build_release(out_dir: str | os.PathLike, *, course_dir: str | os.PathLike |
             if rel.startswith("vae_edu/grading/questions/") and rel.endswith(".py"):
                 data = strip_reference_code(data.decode("utf-8")).encode()
             write(rel, data)
+        for name in _SOLUTION_DATA:  # measured on reference runs: thresholds, no answers
+            if (root / "solutions" / name).is_file():
+                write(f"vae_edu/grading/{name}", (root / "solutions" / name).read_bytes())
         write("vae_edu/grading/public_checks.json",
               json.dumps(build_store(questions), sort_keys=True) + "\n")
         write(_MARKER, json.dumps({"repository": course.release.repository,
