@@ -198,8 +198,10 @@ def test_feedback_tells_what_happened_while_the_notebook_ran(batch):
 
 from vae_edu.grading.isolation import bwrap_problem  # noqa: E402
 
+#: The problem set the hostile cells are added to (no training in it: quick kernels).
+HOSTILE_NB = "04_importance_sampling.ipynb"
 #: Corpus cells that go after what is outside their kernel, each appended to a copy of the
-#: solution of 03_vae after its set-up cell: whether that cell must fail, and the phrase
+#: solution of HOSTILE_NB after its set-up cell: whether that cell must fail, and the phrase
 #: its feedback must hold. Each must earn what the solution earns.
 HOSTILE = {
     "detaches_daemon": (False, "daemon"),
@@ -231,8 +233,8 @@ def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     subs, out = root / "submissions", root / "out"
     (subs / "victim").mkdir(parents=True)
-    other = subs / "victim" / "03_vae.ipynb"
-    shutil.copy(ROOT / "solutions" / "03_vae.ipynb", other)
+    other = subs / "victim" / HOSTILE_NB
+    shutil.copy(ROOT / "solutions" / HOSTILE_NB, other)
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(1)
     received: list = []
@@ -257,8 +259,8 @@ def hostile(tmp_path_factory):
         (subs / case).mkdir()
         script = root / f"{case}.py"
         script.write_text(text)
-        nb, cells[case] = with_hostile_cell(ROOT / "solutions" / "03_vae.ipynb", script)
-        nbformat.write(nb, subs / case / "03_vae.ipynb")
+        nb, cells[case] = with_hostile_cell(ROOT / "solutions" / HOSTILE_NB, script)
+        nbformat.write(nb, subs / case / HOSTILE_NB)
     before = snapshot(subs)
     stdout = io.StringIO()
     try:
@@ -284,7 +286,7 @@ def test_hostile_batch_runs_under_bwrap_and_says_so_once(hostile):
     assert hostile["rc"] == 0, hostile["stdout"]
     assert hostile["stdout"].count("isolation: bwrap") == 1
     assert "under bwrap" in hostile["stdout"]
-    victim = {q.id: q.points for q in read_solution(ROOT / "solutions" / "03_vae.ipynb")
+    victim = {q.id: q.points for q in read_solution(ROOT / "solutions" / HOSTILE_NB)
               .questions}
     assert float(hostile["rows"]["victim"]["total"]) == sum(victim.values())
 

@@ -26,6 +26,8 @@ from vae_edu.cli import main
 from vae_edu.grading.notebook import read_solution
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The problem set of the Gradescope tests: one without training, so its kernel is quick.
+NB = "04_importance_sampling"
 
 
 def run_cli(argv):
@@ -38,11 +40,11 @@ def run_cli(argv):
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("gradescope") / "autograder.zip"
-    rc, stdout, err = run_cli(["grade", "gradescope", str(out), "--notebook", "03_vae",
+    rc, stdout, err = run_cli(["grade", "gradescope", str(out), "--notebook", NB,
                                "--solutions", str(ROOT / "solutions")])
     assert rc == 0, err
-    points = read_solution(ROOT / "solutions" / "03_vae.ipynb").points
-    assert f"03_vae.ipynb ({points:g} points)" in stdout
+    points = read_solution(ROOT / "solutions" / f"{NB}.ipynb").points
+    assert f"{NB}.ipynb ({points:g} points)" in stdout
     return out
 
 
@@ -71,14 +73,14 @@ def test_the_bundle_has_gradescopes_layout_and_nothing_else(bundle):
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
         setup = zf.read("setup.sh").decode()
         config = json.loads(zf.read("autograder.json"))
-    assert {"setup.sh", "run_autograder", "autograder.json", "solutions/03_vae.ipynb",
+    assert {"setup.sh", "run_autograder", "autograder.json", f"solutions/{NB}.ipynb",
             "vae_edu_src/pyproject.toml", "vae_edu_src/vae_edu/grading/grader.py"} <= set(names)
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     assert [n for n in names if n.startswith("solutions/") and n.endswith(".ipynb")] == [
-        "solutions/03_vae.ipynb"]
+        f"solutions/{NB}.ipynb"]
     assert not any(n.startswith(("tests/", "lectures/", "vae_edu_src/tests")) or
                    "__pycache__" in n for n in names)
-    assert config["notebooks"] == ["03_vae.ipynb"]
+    assert config["notebooks"] == [f"{NB}.ipynb"]
     assert "bubblewrap" in setup and "/autograder/source/vae_edu_src" in setup
     for script in ("setup.sh", "run_autograder"):
         with zipfile.ZipFile(bundle) as zf:
@@ -91,19 +93,19 @@ def test_run_autograder_writes_gradescopes_results_json_for_a_submission(bundle,
     root = fake_autograder(tmp_path, bundle)
     # the solution, with its first answer redefined just before its test cell: it returns
     # nothing
-    questions = read_solution(ROOT / "solutions" / "03_vae.ipynb").questions
-    nb = nbformat.read(ROOT / "solutions" / "03_vae.ipynb", as_version=4)
+    questions = read_solution(ROOT / "solutions" / f"{NB}.ipynb").questions
+    nb = nbformat.read(ROOT / "solutions" / f"{NB}.ipynb", as_version=4)
     nb.cells.insert(questions[0].cell_index, nbformat.v4.new_code_cell(
         f"def {questions[0].answer}(*args, **kwargs):\n    return None"))
-    nbformat.write(nb, root / "submission" / "03_vae.ipynb")
+    nbformat.write(nb, root / "submission" / f"{NB}.ipynb")
     results = run_autograder(root)
     assert set(results) == {"score", "execution_time", "output", "visibility",
                             "stdout_visibility", "tests"}
     assert results["visibility"] == "visible" and results["stdout_visibility"] == "hidden"
     tests = {t["name"]: t for t in results["tests"]}
-    assert list(tests) == [f"03_vae: {q.id}" for q in questions]
+    assert list(tests) == [f"{NB}: {q.id}" for q in questions]
     assert [t["max_score"] for t in tests.values()] == [q.points for q in questions]
-    first = tests.pop(f"03_vae: {questions[0].id}")
+    first = tests.pop(f"{NB}: {questions[0].id}")
     assert (first["score"], first["status"]) == (0, "failed")
     assert "did you forget to return?" in first["output"]
     # the others are graded as vae-edu grade grades them (a broken first answer may cost
@@ -123,14 +125,14 @@ def test_a_submission_without_the_notebook_scores_zero_and_says_what_to_upload(b
     results = run_autograder(root)
     assert results["score"] == 0
     assert [t["max_score"] for t in results["tests"]] == [
-        q.points for q in read_solution(ROOT / "solutions" / "03_vae.ipynb").questions]
-    assert "03_vae.ipynb was not found in your submission" in results["output"]
+        q.points for q in read_solution(ROOT / "solutions" / f"{NB}.ipynb").questions]
+    assert f"{NB}.ipynb was not found in your submission" in results["output"]
 
 
 def test_an_unknown_notebook_is_one_error_and_no_bundle(tmp_path):
     rc, _, err = run_cli(["grade", "gradescope", str(tmp_path / "a.zip"), "--notebook",
                           "99_nothing", "--solutions", str(ROOT / "solutions")])
-    assert rc == 2 and "no solution" in err and "03_vae" in err
+    assert rc == 2 and "no solution" in err and NB in err
     assert not (tmp_path / "a.zip").exists()
 
 

@@ -1,6 +1,6 @@
 """``vae-edu grade --shard K/N`` and ``vae-edu grade merge``: a class split over processes.
 
-Three students (a right, a partly right and a blank 03_vae) are graded once in one run
+Three students (a right, a partly right and a blank problem set) are graded once in one run
 (``grade_submissions``, the layer that shards split), and once as two shards in two
 separate processes (``vae-edu grade --shard``, as a scheduler would start them), all with
 the same seed; the merged grades and feedback must be those of the one run. Then
@@ -21,14 +21,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_grading_batch import CORPUS, percent_to_notebook
 
 from vae_edu.cli import main
 from vae_edu.grading.grader import Limits, grade_submissions
+from vae_edu.grading.notebook import read_solution
 from vae_edu.grading.shards import parse_shard, shard_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = "shard-test-seed"
+NB = "04_importance_sampling.ipynb"  # no training in it: quick kernels
 OPTIONS = ["--solutions", str(ROOT / "solutions"), "--seed", SEED, "--question-timeout", "30",
            "--timeout", "240", "--sandbox", "basic"]
 
@@ -63,13 +64,15 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("shards")
     subs = root / "submissions"
-    for student, source in (("ann", ROOT / "solutions" / "03_vae.ipynb"),
-                            ("cyd", ROOT / "exercises" / "03_vae.ipynb")):
+    for student, source in (("ann", ROOT / "solutions" / NB), ("cyd", ROOT / "exercises" / NB)):
         (subs / student).mkdir(parents=True)
-        shutil.copy(source, subs / student / "03_vae.ipynb")
-    (subs / "bob").mkdir()
-    nbformat.write(percent_to_notebook(CORPUS / "redefines_checks.py"),
-                   subs / "bob" / "03_vae.ipynb")
+        shutil.copy(source, subs / student / NB)
+    (subs / "bob").mkdir()  # the solution with its first answer broken just before its test
+    first = read_solution(ROOT / "solutions" / NB).questions[0]
+    nb = nbformat.read(ROOT / "solutions" / NB, as_version=4)
+    nb.cells.insert(first.cell_index, nbformat.v4.new_code_cell(
+        f"def {first.answer}(*args, **kwargs):\n    return None"))
+    nbformat.write(nb, subs / "bob" / NB)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     parts = [root / "parts" / f"part-{k}-of-2.json" for k in (1, 2)]

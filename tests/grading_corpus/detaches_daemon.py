@@ -1,4 +1,4 @@
-# Appended (by tests/test_grading_batch.py) to a copy of solutions/03_vae.ipynb, after its
+# Appended (by tests/test_grading_batch.py) to a copy of a solution notebook, after its
 # set-up cell: starts a daemon that double-forks away from the kernel (setsid between the
 # forks), sleeps past the end of its run, then writes over another student's feedback.
 # No process may be left and no file written; the answers earn what they earn.

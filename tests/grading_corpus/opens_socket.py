@@ -1,4 +1,4 @@
-# Appended (by tests/test_grading_batch.py) to a copy of solutions/03_vae.ipynb, after its
+# Appended (by tests/test_grading_batch.py) to a copy of a solution notebook, after its
 # set-up cell: sends to a server on the grading machine's loopback, then to the internet.
 # Under bwrap the kernel has no network: the cell fails at the first one.
 # %%

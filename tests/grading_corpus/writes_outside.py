@@ -1,4 +1,4 @@
-# Appended (by tests/test_grading_batch.py) to a copy of solutions/03_vae.ipynb, after its
+# Appended (by tests/test_grading_batch.py) to a copy of a solution notebook, after its
 # set-up cell: tries to write outside its scratch folder, over another student's
 # submission. Under bwrap that fails in this cell (the submissions are not visible).
 # %%
