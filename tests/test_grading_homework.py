@@ -47,8 +47,10 @@ def solution_lines(path: Path) -> list[str]:
                 inside = True
             elif text == END_SOLUTION:
                 inside = False
-            elif inside and len(text) >= 20 and not text.startswith("#"):
-                lines.append(text)
+            elif inside:
+                text = text.split("  #")[0].strip()  # comments aside, trailing ones too
+                if len(text) >= 20 and not text.startswith("#"):
+                    lines.append(text)
     return lines
 
 

@@ -180,7 +180,9 @@ def _twin_codes(twins):
     for name in twins or ():
         module, _, attr = name.partition(":")
         try:
-            fn = getattr(importlib.import_module(module), attr)
+            fn = importlib.import_module(module)
+            for part in attr.split("."):  # "Class.method" too
+                fn = getattr(fn, part)
             fn = getattr(fn, "__wrapped__", fn)
             codes[fn.__code__] = f"{module}.{attr}"
         except Exception:  # a twin that cannot be found is simply not watched
@@ -295,7 +297,9 @@ def _reparam(arg, outputs):
     mu, logvar = source[0], source[1]
     eps = decode(arg["eps"])
     with torch.no_grad():
-        return (mu.detach() + torch.exp(0.5 * logvar.detach()) * eps.to(mu.dtype)).contiguous()
+        z = mu.detach() + torch.exp(0.5 * logvar.detach()) * eps.to(mu.dtype)
+    # K samples per data point: (K, B, Z) -> (K * B, Z) rows, sample-major
+    return (z.reshape(-1, z.shape[-1]) if arg.get("flatten") else z).contiguous()
 
 
 def _run_object(obj, calls, budget, twins):

@@ -17,8 +17,23 @@ from .autoencoders import (
 )
 from .base import Call, ModuleCase, Question, seed_for
 from .colorization import GradientLossQuestion
+from .colour import (
+    HistogramWeightsQuestion,
+    MahalanobisQuestion,
+    StableMDNQuestion,
+    TrainMDNQuestion,
+)
 from .conditional import ConditionInputQuestion, InterpolateLabelsQuestion, TinyCVAEQuestion
+from .conv import (
+    ConvOutQuestion,
+    ConvParamsQuestion,
+    ConvTransposeOutQuestion,
+    TrainConvVAEQuestion,
+)
+from .cvae import ClusterAccuracyQuestion, CVAELossQuestion, TrainCVAEQuestion
+from .prob import EvidenceQuestion, PosteriorQuestion, TrainIWAEQuestion
 from .regularised import PCAReconstructQuestion, TiedContractiveQuestion
+from .stacked import RidgeProbeQuestion, TrainStackQuestion
 from .vae import (
     IWAEQuestion,
     KLQuestion,
@@ -55,10 +70,26 @@ QUESTIONS: dict[str, Question] = {
         TrainVAEQuestion(),
         LogWeightsQuestion(),
         IWAEQuestion(),
+        EvidenceQuestion,
+        PosteriorQuestion,
+        TrainIWAEQuestion(),
         ConditionInputQuestion(),
         TinyCVAEQuestion(),
         InterpolateLabelsQuestion(),
+        CVAELossQuestion,
+        ClusterAccuracyQuestion,
+        TrainCVAEQuestion(),
         GradientLossQuestion(),
+        HistogramWeightsQuestion,
+        MahalanobisQuestion,
+        StableMDNQuestion,
+        TrainMDNQuestion(),
+        ConvOutQuestion,
+        ConvTransposeOutQuestion,
+        ConvParamsQuestion,
+        TrainConvVAEQuestion(),
+        RidgeProbeQuestion,
+        TrainStackQuestion(),
     )
 }
 

@@ -159,7 +159,7 @@ class Question:
     def precheck(self, payload: dict, n_units: int) -> tuple[Verdict | None, list[dict]]:
         """Verdicts that need no reference: missing answer, errors, in-place changes."""
         status = payload.get("status")
-        noun = "class" if self.kind == "class" else "function"
+        noun = {"class": "class", "object": "trained model"}.get(self.kind, "function")
         if status == "missing":
             return Verdict("missing", f"no `{self.answer}` is defined: run the cell that "
                            f"defines your {noun}, and keep its name `{self.answer}`"), []

@@ -118,3 +118,16 @@ register("iwae_log_px",
          "Lecture 06: the IWAE estimate is the log of the AVERAGE of the K weights exp(w_k).",
          "exp(w) underflows for log weights near -1500: stay in log space.",
          "torch.logsumexp over dim 0, minus log K.")
+for qid, text in {
+    "derive_conv_params": "Count one layer at a time; which counts contain s at all?",
+    "interpret_conv_params": "Evaluate your formula at s = 256: which terms dominate?",
+    "derive_ridge_probe": "Take the gradient in W and set it to zero; then ask when the "
+                          "matrix you invert is positive definite.",
+    "interpret_pretraining": "Compare with the raw-pixel line, and think about what labels "
+                             "teach a network trained from scratch.",
+}.items():
+    register(qid, text)
+register("derive_elbo_gap",
+         "Write p(x) = p(x, z) / p(z | x) for any z, take the log and average over q.",
+         "Insert q(z | x) / q(z | x) inside the log and split it in two expectations.")
+# (the hints of the problem sets' newer questions live next to their questions)

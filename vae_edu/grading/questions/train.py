@@ -55,10 +55,14 @@ def secret_noise(gen: torch.Generator, *shape: int) -> tuple[torch.Tensor, dict]
     return eps, {"__randn__": {"seed": seed, "shape": list(shape)}}
 
 
-def reparam(of: int, eps) -> dict:
+def reparam(of: int, eps, *, flatten: bool = False) -> dict:
     """A harness argument: ``mu + exp(logvar / 2) * eps`` from the output of call ``of``
-    (``eps`` a tensor, or the value of :func:`secret_noise`)."""
-    return {"__reparam__": {"of": of, "eps": eps if isinstance(eps, dict) else encode(eps)}}
+    (``eps`` a tensor, or the value of :func:`secret_noise`); ``flatten``: ``(K, B, Z)``
+    samples as ``(K * B, Z)`` rows."""
+    out = {"of": of, "eps": eps if isinstance(eps, dict) else encode(eps)}
+    if flatten:
+        out["flatten"] = True
+    return {"__reparam__": out}
 
 
 def secret_images(gen: torch.Generator, n: int, *, flat: bool = True):

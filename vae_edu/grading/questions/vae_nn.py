@@ -158,7 +158,16 @@ LATENT = 16
 HELD_OUT = 200
 
 
-def train_mlp_vae(profile: str, seed: int, loss=None, experiment: str = "ps_vae"):
+def train_conv_vae(profile: str, seed: int, experiment: str = "ps_conv_vae"):
+    """The reference of ``train_conv_vae``: ``vae_edu.models.ConvVAE(16, (32, 64))``."""
+    from ...models import ConvVAE
+
+    return train_mlp_vae(profile, seed, experiment=experiment,
+                         model=ConvVAE(latent_dim=LATENT, channels=(32, 64)), flat=False)
+
+
+def train_mlp_vae(profile: str, seed: int, loss=None, experiment: str = "ps_vae", model=None,
+                  flat: bool = True):
     """The reference of the VAE questions: ``vae_edu.models.VAE`` (784-256-16) trained on
     the shipped subset's training split with the budget ``experiment`` of ``profile``;
     ``loss(model, x) -> ()`` defaults to the negative ELBO."""
@@ -170,15 +179,15 @@ def train_mlp_vae(profile: str, seed: int, loss=None, experiment: str = "ps_vae"
 
     b = budget(experiment, profile=profile)
     seed_everything(seed)
-    model = VAE(784, 256, LATENT)
+    model = model if model is not None else VAE(784, 256, LATENT)
     data = subset_train(b.train_size)
 
     def negative_elbo(m, batch):
         x = batch[0] if isinstance(batch, tuple | list) else batch
-        x = x.flatten(1)
-        mu, logvar = m.encode(x)
+        mu, logvar = m.encode(x.flatten(1) if flat else x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        return (bernoulli_nll(m.decode(z).flatten(1), x) + kl_std_normal(mu, logvar)).mean()
+        nll = bernoulli_nll(m.decode(z).flatten(1), x.flatten(1))
+        return (nll + kl_std_normal(mu, logvar)).mean()
 
     fit(model, data, epochs=b.epochs, loss_fn=loss or negative_elbo, seed=seed,
         batch_size=b.batch_size, progress=False, verbose=False, device="cpu")
@@ -199,8 +208,10 @@ class TrainVAEQuestion(TrainQuestion):
     seconds = {"smoke": 60.0, "default": 240.0, "full": 3600.0}
     experiment = "ps_vae"
 
+    flat = True
+
     def cases(self, gen):
-        x, _, ref = secret_images(gen, HELD_OUT)
+        x, _, ref = secret_images(gen, HELD_OUT, flat=self.flat)
         eps, noise = secret_noise(gen, HELD_OUT, LATENT)
         return TrainCases([Call((ref,), label="vae.encode(x)", method="encode"),
                            Call((reparam(0, noise),), label="vae.decode(z)", method="decode")],
@@ -234,8 +245,9 @@ def elbo_from_outputs(x, eps, mu, logvar, logits, made) -> float:
     if made is not None and not torch.allclose(made.double(), z, rtol=1e-3, atol=1e-4):
         raise ValueError("the decoder was not called on the codes drawn from q(z|x)")
     if not torch.is_tensor(logits) or logits.numel() != x.numel():
-        raise ValueError(f"decode should return logits with {x.shape[1]} values per image")
+        raise ValueError(f"decode should return logits with {x[0].numel()} values per image")
+    x = x.reshape(len(x), -1).double()
     logits = logits.double().reshape(x.shape)
-    value = (bernoulli_nll(logits, x.double()) + kl_std_normal(mu, logvar)).mean()
+    value = (bernoulli_nll(logits, x) + kl_std_normal(mu, logvar)).mean()
     value = float(value)
     return value if math.isfinite(value) else math.inf

@@ -1,0 +1,125 @@
+"""Problem set 08 (lecture 05): a closed-form ridge probe of codes, and a greedily
+pretrained stack whose codes the grader probes with labels the notebook never sees."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..hints import register
+from .base import Call, randint, randn
+from .simple import FunctionQuestion
+from .train import TrainCases, TrainQuestion, secret_images, subset_train
+
+__all__ = ["RidgeProbeQuestion", "TrainStackQuestion", "ridge_probe"]
+
+
+def _ridge_calls(gen):
+    calls = []
+    for _ in range(3):
+        n, h, c = randint(gen, 20, 40), randint(gen, 3, 8), randint(gen, 2, 5)
+        codes = randn(gen, n, h) + 2.0
+        labels = torch.randint(0, c, (n,), generator=gen)
+        lam = round(float(torch.rand((), generator=gen)) * 2 + 0.1, 3)
+        calls.append(Call((codes, labels, c, lam),
+                          label=f"ridge_probe(codes, labels, {c}, {lam})"))
+    return calls
+
+
+def ridge_probe(codes, labels, num_classes, lam, penalise_bias=False, bias=True,
+                one_hot=True):
+    """``W: (H + 1, C)`` minimising ``||[codes, 1] W - Y||^2 + lam ||W[:H]||^2`` (float64)."""
+    x = codes.double()
+    if bias:
+        x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
+    y = F.one_hot(labels, num_classes).double() if one_hot else labels.double()[:, None]
+    reg = torch.full((x.shape[1],), float(lam), dtype=x.dtype)
+    if bias and not penalise_bias:
+        reg[-1] = 0.0
+    return torch.linalg.solve(x.T @ x + torch.diag(reg), x.T @ y)
+
+
+RidgeProbeQuestion = FunctionQuestion(
+    "ridge_probe", "probe weights", _ridge_calls, ridge_probe,
+    mistakes=(
+        ("leave the bias unpenalised: the penalty is lam times the squared norm of the "
+         "weights of the H code units only", lambda *a: ridge_probe(*a, penalise_bias=True)),
+    ),
+    twins=("sklearn.linear_model:Ridge", "sklearn.linear_model:RidgeClassifier"),
+)
+register("ridge_probe",
+         "Regress one-hot targets Y (N, C) on the codes with a constant column appended, "
+         "X = [codes, 1] (N, H + 1): least squares plus a penalty (your derivation).",
+         "Setting the gradient to zero gives the normal equations (X^T X + lam R) W = X^T Y, "
+         "with R the identity except a 0 for the bias.",
+         "torch.linalg.solve(X.T @ X + torch.diag(r), X.T @ Y) in float64, r = [lam] * H + [0].")
+
+PROBE_FIT, PROBE_TEST, PROBE_LAM = 500, 500, 1.0
+
+
+def probe_accuracy(codes_fit, y_fit, codes_test, y_test, lam=PROBE_LAM) -> float:
+    """Accuracy of the ridge probe fitted on ``codes_fit`` and scored on ``codes_test``."""
+    w = ridge_probe(codes_fit, y_fit, 10, lam)
+    x = torch.cat([codes_test.double(), torch.ones(len(codes_test), 1, dtype=torch.float64)],
+                  dim=1)
+    return float(((x @ w).argmax(1) == y_test).double().mean())
+
+
+def train_stack(profile: str, seed: int, experiment: str = "ps_stacked"):
+    """The reference: ``StackedAutoencoder((784, 256, 64))`` pretrained greedily (no labels)
+    on the shipped subset's training images with the budget of ``profile``."""
+    from ...models import StackedAutoencoder
+    from ...profiles import budget
+    from ...seeding import seed_everything
+
+    b = budget(experiment, profile=profile)
+    seed_everything(seed)
+    stack = StackedAutoencoder((784, 256, 64))
+    stack.pretrain(subset_train(b.train_size), epochs_per_layer=b.epochs, seed=seed,
+                   device="cpu", progress=False, verbose=False)
+    return stack.eval()
+
+
+class TrainStackQuestion(TrainQuestion):
+    """``stack``: a greedily pretrained stack of one-layer autoencoders with ``encode(x)``
+    (``x: (B, 784)``) giving the top code ``(B, H)``. The grader encodes 1000 held-out test
+    images, fits a ridge probe (``lam = 1``) on the codes of 500 with their labels, and
+    scores it on the other 500: the accuracy must reach the band."""
+
+    id = "train_stack"
+    answer = "stack"
+    metric = "held-out probe accuracy"
+    unit = ""
+    direction = "above"
+    seconds = {"smoke": 60.0, "default": 300.0, "full": 3600.0}
+
+    def cases(self, gen):
+        x, y, ref = secret_images(gen, PROBE_FIT + PROBE_TEST)
+        return TrainCases([Call((ref,), label="stack.encode(x)", method="encode")], {"y": y})
+
+    def measure(self, cases, outputs):
+        codes = outputs[0]["output"]
+        y = cases.held["y"]
+        if not torch.is_tensor(codes) or codes.dim() != 2 or len(codes) != len(y):
+            raise ValueError(f"encode should return codes of shape ({len(y)}, H)")
+        if not bool(torch.isfinite(codes).all()):
+            raise ValueError("the codes contain NaN or inf")
+        return probe_accuracy(codes[:PROBE_FIT], y[:PROBE_FIT], codes[PROBE_FIT:],
+                              y[PROBE_FIT:])
+
+    def train_reference(self, profile, seed):
+        return train_stack(profile, seed)
+
+    def advice(self):
+        return ("pretrain every layer (each on the codes of the layer below) for the "
+                "budget's epochs, and let encode return the TOP layer's sigmoid codes")
+
+
+register("train_stack",
+         "Lecture 05, 'Greedy pretraining': layer k is a one-layer autoencoder "
+         "(vae_edu.models.AutoencoderLayer) of the codes of layers 0..k-1, trained alone.",
+         "Compute the codes of the layer below once, without gradients, train the next "
+         "layer on them with vae_edu.train.fit, repeat; then encode runs the encoders in "
+         "order.",
+         "StackedAutoencoder((784, 256, 64)) pretrained with b.epochs epochs per layer "
+         "reaches the band; its .layers are AutoencoderLayer objects you can fit one by one.")
