@@ -293,7 +293,9 @@ def grade_class(
 def _class_report(table, verdicts, columns, maxima, manual, hints, limits, twin_points) -> str:
     n = len(table)
     lines = [f"# Class report ({n} student{'s' if n != 1 else ''}, profile {limits.profile})",
-             "", f"Answers that call the library's own twin earn: {twin_points} points.", "",
+             "", "Answers that call the library's own twin of the asked function earn "
+             + ("no points" if twin_points == "none" else "full points") + " (flagged either "
+             "way).", "",
              "| question | kind | max | mean | median | min | max seen | full marks | "
              "ungraded | hints opened |", "|---|---|---|---|---|---|---|---|---|---|"]
     for qid in columns:
