@@ -276,3 +276,35 @@ def test_instructor_scores_are_checked_before_anything_is_written(tmp_path):
                     manual_scores=_scores(tmp_path, "student,nope\nalice,1\n"),
                     progress=None)
     assert not out.exists() and not list(tmp_path.glob("grades*"))
+
+
+def test_a_class_gets_its_written_scores_merged_and_its_hints_counted(tmp_path):
+    """One kernel: the solution of 02 as a student who opened two hint levels; the
+    instructor's scores of one written answer are merged, the other stays blank."""
+    name = "02_regularised_autoencoders.ipynb"
+    sol = read_solution(ROOT / "solutions" / name)
+    first, second = sol.manual[0], sol.manual[1]
+    nb = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [v4.new_output("stream", name="stdout", text=(
+        "hint 1/3 for sparse_kl_penalty: ...\nhint 2/3 for sparse_kl_penalty: ...\n"))]
+    (tmp_path / "subs" / "ann").mkdir(parents=True)
+    nbformat.write(nb, tmp_path / "subs" / "ann" / name)
+    scores = _scores(tmp_path, f"student,{first.id},{second.id}\nann,{first.points},\n")
+    out = tmp_path / "grades.csv"
+    report = grade_class(tmp_path / "subs", out, solutions_dir=ROOT / "solutions",
+                         manual_scores=scores, progress=None, sandbox="basic")
+    import csv
+
+    with open(out, newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    auto = sum(q.points for q in sol.questions)
+    assert float(row[first.id]) == first.points and row[second.id] == ""
+    assert float(row["total"]) == auto + first.points
+    assert row["hints"] == "2"
+    assert report.pending[second.id] == 1
+    hints_row = (tmp_path / "grades_hints.csv").read_text().splitlines()[1]
+    assert hints_row.startswith("ann,2,")  # sparse_kl_penalty is the set's first question
+    feedback = (tmp_path / "grades_feedback" / "ann.md").read_text()
+    assert "Hints opened: sparse_kl_penalty 2" in feedback
+    assert f"{second.id} (–/{second.points:g}): needs grading" in feedback
