@@ -48,8 +48,9 @@ def solution_lines(path: Path) -> list[str]:
             elif text == END_SOLUTION:
                 inside = False
             elif inside:
-                text = text.split("  #")[0].strip()  # comments aside, trailing ones too
-                if len(text) >= 20 and not text.startswith("#"):
+                if cell.cell_type == "code":  # comments aside, trailing ones too
+                    text = text.split("#", 1)[0].strip()
+                if len(text) >= 20:
                     lines.append(text)
     return lines
 
