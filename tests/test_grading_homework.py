@@ -63,19 +63,31 @@ def student_texts() -> dict[str, str]:
     return out
 
 
+def leaks(lines: list[str], texts: dict[str, str]) -> list[tuple[str, str]]:
+    return [(line, where) for line in lines for where, text in texts.items() if line in text]
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_no_line_of_a_solution_reaches_an_exercise_or_a_lecture(path):
-    texts = student_texts()
     lines = solution_lines(path)
     assert lines, f"{path.name} has no solution lines of 20 characters or more"
-    leaks = [(line, where) for line in lines for where, text in texts.items() if line in text]
-    assert not leaks, f"solution text of {path.name} found in: {leaks[:5]}"
+    found = leaks(lines, student_texts())
+    assert not found, f"solution text of {path.name} found in: {found[:5]}"
 
 
-def test_the_leak_check_finds_a_leak(tmp_path):
-    source = SOLUTIONS[0]
-    line = solution_lines(source)[0]
-    assert any(line in text for text in [f"prefix {line} suffix"])  # substring, as above
+def test_the_leak_check_finds_a_planted_leak_and_ignores_comments(tmp_path):
+    cell = v4.new_code_cell(f"def f(x):\n    {BEGIN_SOLUTION}\n    # a comment line of the answer\n"
+                            f"    return torch.logsumexp(x, dim=0)  # trailing note\n"
+                            f"    {END_SOLUTION}")
+    nb = v4.new_notebook()
+    nb.cells = [cell]
+    path = tmp_path / "99_leak.ipynb"
+    nbformat.write(nb, path)
+    lines = solution_lines(path)
+    assert lines == ["return torch.logsumexp(x, dim=0)"]
+    planted = {"exercises/99_leak.ipynb": "y = 1\n    return torch.logsumexp(x, dim=0)\n"}
+    assert leaks(lines, planted) == [(lines[0], "exercises/99_leak.ipynb")]
+    assert leaks(lines, {"lectures/x.ipynb": "return torch.logsumexp(x, dim=1)"}) == []
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
