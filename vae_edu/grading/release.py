@@ -91,23 +91,24 @@ def _names_used(tree: ast.AST) -> set[str]:
     return used
 
 
-def _prune(tree: ast.Module) -> None:
-    """Drop imports and private functions/methods that nothing uses any more."""
+def _prune(tree: ast.Module, keep: frozenset[str] = frozenset()) -> None:
+    """Drop imports, module functions and private methods that nothing uses any more
+    (``keep``: names that other modules of the package use)."""
     while True:
-        used = _names_used(tree)
+        used = _names_used(tree) | keep
         changed = False
         body = []
         for node in tree.body:
             if isinstance(node, ast.Import | ast.ImportFrom) and not (
                     isinstance(node, ast.ImportFrom) and node.module == "__future__"):
-                keep = [a for a in node.names if (a.asname or a.name).split(".")[0] in used]
-                if not keep:
+                aliases = [a for a in node.names if (a.asname or a.name).split(".")[0] in used]
+                if not aliases:
                     changed = True
                     continue
-                changed |= len(keep) != len(node.names)
-                node.names = keep
-            elif (isinstance(node, ast.FunctionDef) and node.name.startswith("_")
-                  and not node.name.startswith("__") and node.name not in used):
+                changed |= len(aliases) != len(node.names)
+                node.names = aliases
+            elif (isinstance(node, ast.FunctionDef) and not node.name.startswith("__")
+                  and node.name not in used):  # not in __all__ either: only references used it
                 changed = True
                 continue
             elif isinstance(node, ast.ClassDef):
@@ -128,11 +129,59 @@ def _docstring(node) -> bool:
         node.body[0].value.value, str)
 
 
-def strip_reference_code(source: str) -> str:
-    """A question module without reference code: ``reference``/``mistakes`` call the
-    stored outputs, docstrings are replaced, what only they used is dropped."""
-    tree = ast.parse(source)
+def _constructor_params(module: str | None) -> dict[str, list[str]]:
+    """Question classes of ``module`` (importable from the course) -> their ``__init__``
+    parameter names, so that reference callables handed to a constructor are found."""
+    import importlib
+    import inspect
+
+    if module is None:
+        return {}
+    from .questions import Question
+
+    try:
+        live = importlib.import_module(module)
+    except ImportError:
+        return {}
+    found = {}
+    for name, value in vars(live).items():
+        if inspect.isclass(value) and issubclass(value, Question):
+            found[name] = [p for p in inspect.signature(value.__init__).parameters][1:]
+    return found
+
+
+def _strip_constructor_references(tree: ast.Module, classes: dict[str, list[str]]) -> bool:
+    """``SomeQuestion(..., reference_fn, mistakes=(...))`` at module level: the reference
+    becomes ``None`` and the mistakes ``()`` (both come from the stored outputs)."""
     replaced = False
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in classes):
+            continue
+        params = classes[node.func.id]
+        for i in range(len(node.args)):
+            name = params[i] if i < len(params) else ""
+            if "reference" in name or name == "mistakes":
+                node.args[i] = ast.Constant(None) if name != "mistakes" else ast.Tuple([],
+                                                                                  ast.Load())
+                replaced = True
+        for kw in node.keywords:
+            if kw.arg and ("reference" in kw.arg or kw.arg == "mistakes"):
+                kw.value = (ast.Constant(None) if kw.arg != "mistakes"
+                            else ast.Tuple([], ast.Load()))
+                replaced = True
+    return replaced
+
+
+def strip_reference_code(source: str, module: str | None = None,
+                         keep: frozenset[str] | None = frozenset()) -> str:
+    """A question module without reference code: ``reference``/``mistakes`` call the
+    stored outputs, reference callables given to question constructors are dropped
+    (``module``: its import name, to read the constructors' parameters), docstrings are
+    replaced, and what only the references used is dropped (``keep``: names the other
+    modules use; ``None``: do not drop anything)."""
+    tree = ast.parse(source)
+    replaced = _strip_constructor_references(tree, _constructor_params(module))
     for node in ast.walk(tree):
         if not isinstance(node, ast.ClassDef):
             continue
@@ -161,7 +210,8 @@ def strip_reference_code(source: str) -> str:
             n, ast.ImportFrom) and n.module == "__future__"), 1 if _docstring(tree) else 0)
         tree.body.insert(position, ast.ImportFrom(
             "stored_checks", [ast.alias("stored_mistakes"), ast.alias("stored_reference")], 2))
-    _prune(tree)
+    if keep is not None:
+        _prune(tree, keep)
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
@@ -333,10 +383,24 @@ def build_release(out_dir: str | os.PathLike, *, course_dir: str | os.PathLike |
                     write(rel, nbformat.writes(nb) + "\n")
                 else:
                     write(rel, path.read_bytes())
-        for rel in _student_library(root, notebooks):
+        library = _student_library(root, notebooks)
+        questions_py = {rel: rel[:-3].replace("/", ".").removesuffix(".__init__")
+                        for rel in library
+                        if rel.startswith("vae_edu/grading/questions/") and rel.endswith(".py")}
+        used_by = {rel: _names_used(ast.parse(strip_reference_code(
+            (root / rel).read_text(encoding="utf-8"), module, keep=None)))
+            for rel, module in questions_py.items()}  # names each uses once stripped
+        imported = {alias.asname or alias.name for rel in questions_py
+                    for node in ast.walk(ast.parse((root / rel).read_text(encoding="utf-8")))
+                    if isinstance(node, ast.ImportFrom) and node.level
+                    for alias in node.names}
+        for rel in library:
             data = (root / rel).read_bytes()
-            if rel.startswith("vae_edu/grading/questions/") and rel.endswith(".py"):
-                data = strip_reference_code(data.decode("utf-8")).encode()
+            if rel in questions_py:  # what another question module uses or imports stays
+                others = frozenset().union(imported, *(u for r, u in used_by.items()
+                                                       if r != rel))
+                data = strip_reference_code(data.decode("utf-8"), questions_py[rel],
+                                            keep=others).encode()
             write(rel, data)
         for name in _SOLUTION_DATA:  # measured on reference runs: thresholds, no answers
             if (root / "solutions" / name).is_file():
