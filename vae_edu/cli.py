@@ -12,6 +12,9 @@
     vae-edu bench widgets             milliseconds per update of the notebook widgets
     vae-edu toc                       the course's notebooks (course/toc.toml) vs the files
     vae-edu colab [--check] [NB...]   Open-in-Colab badge and install cell of the notebooks
+    vae-edu pretrain [LECTURE...]     train the lectures' models into the model cache
+    vae-edu cache list|clear|export FILE|import FILE   the trained-model cache
+    vae-edu bench lectures [LECTURE...]   each lecture cold vs warm (cached) run
 """
 
 from __future__ import annotations
@@ -339,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--updates", type=int, default=200, help="slider moves timed per widget (default 200)"
     )
     widget_bench.set_defaults(func=cmd_bench_widgets)
+    from .cache_cli import add_commands
+
+    add_commands(sub, bench_sub)  # pretrain, cache ..., bench lectures
     return parser
 
 
