@@ -71,7 +71,7 @@ _OFF = ("off", "0", "false", "no", "none")
 _ENTRY_NAME = re.compile(r"^[0-9a-f]{64}\.pt$")
 # library modules whose code decides what training produces (presentation modules are left
 # out, so that editing a plot or a command does not invalidate every trained model)
-_NOT_TRAINING_CODE = ("bench", "grading", "cli.py", "notebooks.py", "viz.py", "widgets.py",
+_NOT_TRAINING_CODE = ("bench", "grading", "cli.py", "notebooks.py", "viz.py", "widgets",
                       "colab.py", "course.py", "cache_cli.py", "pretrain.py", "model_cache.py")
 
 
