@@ -108,6 +108,10 @@ def batch(tmp_path_factory):
             "--solutions", str(ROOT / "solutions"), "--jobs", "2",
             "--cell-timeout", "60", "--question-timeout", "15", "--timeout", "240",
             "--memory-mb", "1536", "--max-output-mb", "1", "--max-file-mb", "10",
+            # one fixed draw of the held-out inputs: a train-and-report score is a random
+            # variable of the draw (train_iwae's 40 images vary by about 9 nats under smoke,
+            # its band is ~11 nats above the reference's mean), and CI must not flake on it
+            "--seed", "batch-test",
         ])
     with open(root / "grades.csv", newline="") as fh:
         rows = {row["student"]: row for row in csv.DictReader(fh)}
