@@ -145,7 +145,11 @@ def test_grades_csv_has_a_row_per_student_a_column_per_question_and_a_total(batc
 def test_every_solution_earns_full_points(batch):
     row = batch["rows"]["solutions"]
     maxima = {q.id: q.points for path in SOLUTIONS for q in read_solution(path).questions}
-    assert {q: float(row[q]) for q in ALL_QUESTIONS} == maxima
+    short = [q for q in ALL_QUESTIONS if float(row[q]) != maxima[q]]
+    # on failure, say why from the feedback (a CI log shows nothing else)
+    why = [line for line in batch["feedback"]["solutions"].splitlines()
+           if any(line.startswith(f"- {q} ") for q in short)]
+    assert {q: float(row[q]) for q in ALL_QUESTIONS} == maxima, "\n".join(why)
     assert float(row["total"]) == sum(maxima.values())
     assert all(row[q] == "" for q in WRITTEN)  # written answers wait for a grader, blank
     assert "needs grading (written answer" in batch["feedback"]["solutions"]
@@ -294,7 +298,8 @@ def test_hostile_batch_runs_under_bwrap_and_says_so_once(hostile):
     assert "under bwrap" in hostile["stdout"]
     victim = {q.id: q.points for q in read_solution(ROOT / "solutions" / HOSTILE_NB)
               .questions}
-    assert float(hostile["rows"]["victim"]["total"]) == sum(victim.values())
+    assert float(hostile["rows"]["victim"]["total"]) == sum(victim.values()), \
+        hostile["feedback"]["victim"]
 
 
 @pytest.mark.parametrize("case", HOSTILE)

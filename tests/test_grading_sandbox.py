@@ -235,6 +235,23 @@ def test_under_bwrap_writes_outside_the_scratch_folder_fail(tmp_path):
 
 
 @needs_bwrap
+def test_under_bwrap_torch_func_works_after_the_grader_used_it(tmp_path, monkeypatch):
+    # torch.func in the grader's process sets TORCHINDUCTOR_CACHE_DIR=/tmp/...; a kernel
+    # that inherited it failed every cell touching torch's compiler (read-only /tmp)
+    import torch
+
+    torch.func.vmap(torch.func.jacrev(torch.sin))(torch.zeros(2, 3))
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/tmp/torchinductor_grader")
+    events = run(tmp_path, [
+        "import torch\n"
+        "J = torch.func.vmap(torch.func.jacrev(torch.sin))(torch.zeros(2, 3))\n"
+        "assert J.shape == (2, 3, 3), J.shape",
+    ], isolation="bwrap", memory_mb=2048, cell_timeout=60, notebook_timeout=120)
+    assert not of(events, "cell_error"), [e.get("evalue") for e in of(events, "cell_error")]
+    assert of(events, "done")
+
+
+@needs_bwrap
 def test_under_bwrap_the_graders_files_are_not_visible(tmp_path):
     secret = tmp_path / "class" / "alice" / "03_vae.ipynb"
     secret.parent.mkdir(parents=True)

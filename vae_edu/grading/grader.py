@@ -328,10 +328,16 @@ def prepare_notebook(
 
 
 def _kernel_env(home: Path, tmp: Path, limits: Limits) -> dict[str, str]:
+    # the grader's own caches stay out: torch.func or torch.compile in the grader's process
+    # sets TORCHINDUCTOR_CACHE_DIR=/tmp/torchinductor_<user>, which a kernel under bwrap
+    # (read-only /tmp) cannot create, so every cell touching torch's compiler would fail
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("JUPYTER", "IPYTHON", "JPY_", "VAE_EDU_", "MPLCONFIG"))}
+           if not k.startswith(("JUPYTER", "IPYTHON", "JPY_", "VAE_EDU_", "MPLCONFIG",
+                                "TORCHINDUCTOR_", "TRITON_"))}
     env.update({
         "HOME": str(home), "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp),
+        "TORCHINDUCTOR_CACHE_DIR": str(tmp / "torchinductor"),
+        "TRITON_CACHE_DIR": str(tmp / "triton"),
         "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
         "XDG_CACHE_HOME": str(home / ".cache"), "XDG_CONFIG_HOME": str(home / ".config"),
         "VAE_EDU_OFFLINE": "1", "VAE_EDU_CACHE": str(home / ".cache" / "vae_edu"),
