@@ -146,8 +146,9 @@ MISTAKES = [
     ("Autoencoder", ae(relu_code=True), "no ReLU after the encoder's last Linear"),
     ("interpolate_labels", lambda a, b, alphas: alphas[:, None] * a + (1 - alphas[:, None]) * b,
      "alpha = 0 must give y_min"),
-    ("gradient_loss", lambda p, t: ((p - t).diff(dim=3) ** 2).flatten(1).sum(1).mean(),
-     "only compared the horizontal"),
+    ("gradient_loss", lambda p, t, m: (((p - t) * m).diff(dim=3) ** 2).flatten(1).sum(1).mean()
+     + (((p - t) * m).diff(dim=2) ** 2).flatten(1).sum(1).mean(),
+     "before differencing"),
     ("condition_on_label", lambda x, y, c: torch.cat([F.one_hot(y, c).float(), x], 1),
      "put x first"),
     ("log_weights", lambda x, logits, z, mu, lv: torch.zeros(z.shape[:2]), "differs from"),

@@ -43,7 +43,9 @@ __all__ = [
     "ManualQuestion",
     "SolutionError",
     "SolutionNotebook",
+    "header_points_problem",
     "make_exercise",
+    "points_line",
     "read_solution",
 ]
 
@@ -126,6 +128,49 @@ class SolutionNotebook:
         """Every graded id, automatic and manual, in the order of the notebook."""
         both = [(q.cell_index, q.id) for q in (*self.questions, *self.manual)]
         return [qid for _, qid in sorted(both)]
+
+
+_POINTS_RE = re.compile(r"Points \((?P<total>[0-9.]+) in all\): (?P<items>.*)")
+_POINTS_ITEM_RE = re.compile(r"`(?P<id>[A-Za-z_][A-Za-z0-9_]*)` (?P<points>[0-9.]+)")
+
+
+def points_line(solution: SolutionNotebook) -> str:
+    """The line the first markdown cell must carry: ``Points (N in all): `id` p, ….``,
+    every graded id (automatic and written) with its metadata points, in notebook order."""
+    points = {q.id: q.points for q in (*solution.questions, *solution.manual)}
+    items = ", ".join(f"`{qid}` {points[qid]:g}" for qid in solution.columns)
+    return f"Points ({solution.points:g} in all): {items}."
+
+
+def header_points_problem(solution: SolutionNotebook) -> str | None:
+    """What is wrong with the points line of the first markdown cell, or None.
+
+    The line must list every graded question once with the points of its cell metadata,
+    and its total must be their sum (:func:`points_line` writes the right one).
+    """
+    first = next((c for c in solution.notebook.cells if c.cell_type == "markdown"), None)
+    found = [m for line in (first.source.split("\n") if first is not None else [])
+             if (m := _POINTS_RE.search(line))]
+    want = f"write: {points_line(solution)}"
+    if len(found) != 1:
+        return (f"{solution.name}: the first markdown cell needs one 'Points (N in all): ...' "
+                f"line ({len(found)} found); {want}")
+    stated = {}
+    for m in _POINTS_ITEM_RE.finditer(found[0]["items"]):
+        if m["id"] in stated:
+            return f"{solution.name}: the points line lists `{m['id']}` twice; {want}"
+        stated[m["id"]] = float(m["points"])
+    meta = {q.id: float(q.points) for q in (*solution.questions, *solution.manual)}
+    problems = [f"`{q}` is missing" for q in meta if q not in stated]
+    problems += [f"`{q}` is not graded in this set" for q in stated if q not in meta]
+    problems += [f"`{q}` {stated[q]:g} but the metadata gives {meta[q]:g}"
+                 for q in meta if q in stated and stated[q] != meta[q]]
+    if float(found[0]["total"].rstrip(".")) != float(solution.points):
+        problems.append(f"{found[0]['total']} in all but the metadata adds up to "
+                        f"{solution.points:g}")
+    if problems:
+        return f"{solution.name}: points line: {'; '.join(problems)}; {want}"
+    return None
 
 
 def _lines(cell) -> list[str]:
@@ -272,10 +317,10 @@ def _quote(text: str) -> str:
     return f'"{text}"' if '"' not in text and "\\" not in text else repr(text)
 
 
-def _stub(region: list[str], indent: str) -> list[str]:
+def _stub(region: list[str], indent: str, qid: str) -> list[str]:
     """``# YOUR CODE HERE`` and a ``raise NotImplementedError(...)`` that gives nothing
-    away, within 100 columns."""
-    message = "write your code here (grading.hint(QUESTION) shows a hint)"
+    away but the call that shows the hints of question ``qid``, within 100 columns."""
+    message = f"write your code here (grading.hint('{qid}') shows a hint)"
     one_line = f"{indent}raise NotImplementedError({_quote(message)})"
     if len(one_line) <= _MAX_LINE:
         return [f"{indent}# YOUR CODE HERE", one_line]
@@ -292,7 +337,8 @@ def _stub(region: list[str], indent: str) -> list[str]:
             *(f"{indent}    {_quote(c)}" for c in chunks), f"{indent})"]
 
 
-def _replace_regions(lines: list[str], begin: str, end: str, stub: bool) -> list[str]:
+def _replace_regions(lines: list[str], begin: str, end: str, stub: bool,
+                     qid: str = "") -> list[str]:
     out: list[str] = []
     inside: list[str] | None = None
     indent = ""
@@ -302,7 +348,7 @@ def _replace_regions(lines: list[str], begin: str, end: str, stub: bool) -> list
             inside, indent = [], line[: len(line) - len(line.lstrip())]
         elif text == end:
             if stub:
-                out += _stub(inside, indent)
+                out += _stub(inside, indent, qid)
             inside = None
         elif inside is not None:
             inside.append(line)
@@ -334,7 +380,8 @@ def make_exercise(solution: SolutionNotebook) -> nbformat.NotebookNode:
     Test cells are marked read-only (``editable``/``deletable`` false), as nbgrader does.
     """
     nb = copy.deepcopy(solution.notebook)
-    for cell in nb.cells:
+    tests = sorted((q.cell_index, q.id) for q in solution.questions)
+    for index, cell in enumerate(nb.cells):
         meta = cell.metadata
         cell.metadata = nbformat.NotebookNode(
             {k: copy.deepcopy(meta[k]) for k in _KEPT_CELL_METADATA if k in meta}
@@ -349,7 +396,9 @@ def make_exercise(solution: SolutionNotebook) -> nbformat.NotebookNode:
         cell.outputs, cell.execution_count = [], None
         lines = _lines(cell)
         if grading.get("solution"):
-            lines = _replace_regions(lines, BEGIN_SOLUTION, END_SOLUTION, stub=True)
+            # an answer cell belongs to the first test cell at or after it
+            qid = next((q for i, q in tests if i >= index), tests[-1][1] if tests else "")
+            lines = _replace_regions(lines, BEGIN_SOLUTION, END_SOLUTION, stub=True, qid=qid)
         if grading.get("grade"):
             lines = _replace_regions(lines, BEGIN_HIDDEN, END_HIDDEN, stub=False)
             cell.metadata["editable"] = False

@@ -19,41 +19,80 @@ __all__ = ["HistogramWeightsQuestion", "MahalanobisQuestion", "StableMDNQuestion
 
 
 def _hist_calls(gen):
+    """Raw ab fields ``(N, 2, H, W)``: a peaked colour distribution, some pixels outside
+    ``[-limit, limit]`` (they fall in the border bins), every value at least 5 % of a bin
+    away from a bin edge, so that float32 and float64 binning agree."""
     calls = []
     for _ in range(4):
-        q = randint(gen, 5, 30)
-        counts = torch.rand(q, generator=gen) ** 4 * 100  # a peaked prior, some tiny bins
-        prior = (counts / counts.sum()).double()
+        n_img, h, w = randint(gen, 3, 5), randint(gen, 3, 5), randint(gen, 4, 6)
+        bins = randint(gen, 4, 8)
+        limit = (0.6, 0.8, 1.0)[randint(gen, 0, 2)]
+        size = 2 * limit / bins
+        shape = (n_img, 2, h, w)
+        # bin numbers from -2 to bins + 1, most of them low along a and high along b
+        u = torch.rand(shape, generator=gen) ** 2
+        u[:, 1] = 1 - u[:, 1]
+        index = (u * (bins + 4)).floor() - 2
+        offset = 0.05 + 0.9 * torch.rand(shape, generator=gen)
+        color = ((index + offset) * size - limit).float()
         mix = round(float(torch.rand((), generator=gen)) * 0.9 + 0.05, 3)
-        calls.append(Call((prior, mix), label=f"histogram_weights(prior, {mix})"))
+        calls.append(Call((color, bins, limit, mix),
+                          label=f"histogram_weights(color, {bins}, {limit}, {mix})"))
     return calls
 
 
-def hist_weights(prior, mix, normalise="prior"):
-    w = 1.0 / ((1 - mix) * prior + mix / len(prior))
+def hist_weights(color, bins, limit, mix, normalise="prior", order="ab", clip=True,
+                 rounding="floor"):
+    """The reference (keyword defaults) and known mistakes of ``histogram_weights``."""
+    scaled = (color.double() + limit) * (bins / (2 * limit))
+    i = scaled.round() if rounding == "round" else scaled.floor()
+    if clip:
+        i = i.clamp(0, bins - 1)
+    else:
+        i = i.masked_fill((i < 0) | (i > bins - 1), -1)
+    a, b = i[:, 0].long(), i[:, 1].long()
+    q = a * bins + b if order == "ab" else b * bins + a
+    q = q.flatten()
+    q = q[(a.flatten() >= 0) & (b.flatten() >= 0)]
+    counts = torch.bincount(q, minlength=bins * bins).double()
+    prior = counts / counts.sum()
+    w = 1.0 / ((1 - mix) * prior + mix / prior.numel())
     if normalise == "prior":
         return w / (prior * w).sum()
     if normalise == "mean":
         return w / w.mean()
+    if normalise == "one":
+        w = 1.0 / ((1 - mix) * prior + mix)
+        return w / (prior * w).sum()
     return w
 
 
 HistogramWeightsQuestion = FunctionQuestion(
     "histogram_weights", "weights", _hist_calls, hist_weights,
     mistakes=(
+        ("the bin of a pixel is q = i_a * bins + i_b (a along the rows of the ab grid); you "
+         "swapped a and b", lambda *a: hist_weights(*a, order="ba")),
+        ("colours outside [-limit, limit] fall in the BORDER bins (clamp i to 0 .. bins - 1); "
+         "do not drop them", lambda *a: hist_weights(*a, clip=False)),
+        ("bin i covers [-limit + i * size, -limit + (i + 1) * size): take the floor of "
+         "(value + limit) / size, do not round it", lambda *a: hist_weights(*a, rounding="round")),
         ("normalise so that a TRAINING PIXEL weighs 1 on average: sum_q p(q) w(q) = 1, not "
-         "the plain mean over bins", lambda p, m: hist_weights(p, m, "mean")),
-        ("normalise the weights: sum_q p(q) w(q) = 1", lambda p, m: hist_weights(p, m, None)),
+         "the plain mean over bins", lambda *a: hist_weights(*a, normalise="mean")),
+        ("normalise the weights: sum_q p(q) w(q) = 1", lambda *a: hist_weights(*a, normalise=None)),
         ("mix the prior with the UNIFORM distribution 1/Q, not with 1",
-         lambda p, m: (lambda w: w / (p * w).sum())(1.0 / ((1 - m) * p + m))),
+         lambda *a: hist_weights(*a, normalise="one")),
     ),
-    twins=("vae_edu.colorization.losses:ColorHistogram.fit",),
+    twins=("vae_edu.colorization.losses:ColorHistogram.fit",
+           "vae_edu.colorization.losses:ColorHistogram.bin_index"),
 )
 register("histogram_weights",
-         "Lecture 09, L_hist: rare colours get large weights so that the decoder does not "
-         "settle on the common desaturated ones; the weight is the inverse of a smoothed prior.",
-         "w(q) proportional to 1 / ((1 - mix) p(q) + mix / Q), Q the number of bins.",
-         "Then divide by sum_q p(q) w(q): the average weight of a training pixel is 1.")
+         "Lecture 09, 'L_hist: rare colours count more', uses ColorHistogram for the binning "
+         "and prints only the weights from its prior; here you bin the raw ab pixels "
+         "yourself, then weight as the lecture does.",
+         "Bin side size = 2 limit / bins; per axis i = floor((value + limit) / size), clamped "
+         "to 0 .. bins - 1; the bin of a pixel is i_a * bins + i_b; torch.bincount with "
+         "minlength = bins**2 counts them, and p = counts / number of pixels.",
+         "w = 1 / ((1 - mix) p + mix / Q), then divide by sum_q p(q) w(q) (Q = bins**2).")
 
 
 def _mah_calls(gen):

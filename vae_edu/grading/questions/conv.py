@@ -43,6 +43,9 @@ ConvOutQuestion = FunctionQuestion(
          lambda n, k, stride=1, padding=0, dilation=1: (n + padding - dilation * (k - 1) - 1)
          // stride + 1),
     ),
+    # building a layer and reading its output shape answers it without the arithmetic
+    # (torch.nn.functional.conv2d is a C function: a profile hook cannot see it)
+    twins=tuple(f"torch.nn.modules.conv:Conv{d}d.forward" for d in (1, 2, 3)),
 )
 register("conv2d_out_size",
          "Lecture 07's shape trace: count the positions a window can take along one axis.",
@@ -85,6 +88,7 @@ ConvTransposeOutQuestion = FunctionQuestion(
          lambda n, k, stride=1, padding=0, output_padding=0, dilation=1:
          (n - 1) * stride + 2 * padding + dilation * (k - 1) + output_padding + 1),
     ),
+    twins=tuple(f"torch.nn.modules.conv:ConvTranspose{d}d.forward" for d in (1, 2, 3)),
 )
 register("conv_transpose2d_out_size",
          "A transposed convolution is the gradient of a convolution: its output size is the "
@@ -125,6 +129,11 @@ ConvParamsQuestion = FunctionQuestion(
         ("the decoder starts with a Linear from the code to c2 * (side / 4)^2 features; count "
          "it", lambda *a: conv_vae_params(*a, decoder_linear=False)),
     ),
+    # building the layers and counting their parameters answers it without the formula
+    twins=("torch.nn.modules.conv:Conv2d.__init__",
+           "torch.nn.modules.conv:ConvTranspose2d.__init__",
+           "torch.nn.modules.linear:Linear.__init__",
+           "vae_edu.models.conv_vae:ConvVAE.__init__"),
 )
 register("conv_vae_parameters",
          "Lecture 07, 'The convolutional VAE', prints the layers of ConvVAE and their shapes "

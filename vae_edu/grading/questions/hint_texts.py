@@ -72,11 +72,13 @@ register("interpolate_labels",
          "alphas has shape (A,); make it (A, 1) to broadcast against y (y_dim,).",
          "(1 - alphas[:, None]) * y_min + alphas[:, None] * y_max.")
 register("gradient_loss",
-         "Lecture 09: L_grad compares the horizontal and vertical finite differences of the "
-         "two colour fields.",
-         "dx = f[..., :, 1:] - f[..., :, :-1] and dy = f[..., 1:, :] - f[..., :-1, :].",
-         "Square the differences of dx and of dy, sum over channels and pixels, average over "
-         "the batch.")
+         "Lecture 09, 'L_grad: the same edges as the truth', computes the unmasked loss; "
+         "here a difference is a PAIR of neighbouring pixels: when may it count?",
+         "Difference first (dx, dy of pred - target), mask afterwards: masking the fields "
+         "first makes an edge wherever the mask switches from 1 to 0.",
+         "The horizontal pair mask is mask[..., :, 1:] * mask[..., :, :-1] (B, 1, H, W - 1), "
+         "the vertical one likewise along H; multiply the squared differences by it, sum "
+         "per image, average over the batch.")
 register("train_vae",
          "Train exactly as lecture 06 trains its VAE, but with your negative_elbo as the "
          "loss_fn of vae_edu.train.fit.",
@@ -105,8 +107,10 @@ for qid, text in {
     "interpret_iwae": "Is the bound monotone on every run, or in expectation?",
     "derive_cvae_elbo": "Which term sees p(z | y), and does it depend on y here?",
     "interpret_y_in_z": "If the decoder already gets y, does z need to carry it?",
-    "derive_l2_mean": "Set the derivative of E||c - c_hat||^2 in c_hat to zero.",
-    "interpret_diversity": "Best-of-k takes a minimum over samples.",
+    "derive_l2_mean": "Lecture 09, 'Why L2 regression is overly smooth'; for the colour, "
+                      "convert the mean ab with vae_edu.colorization.lab_to_rgb.",
+    "interpret_diversity": "Lecture 09, 'Three models side by side': look at how each "
+                           "score is computed.",
 }.items():
     register(qid, text)
 register("contractive_penalty",
@@ -119,12 +123,14 @@ register("iwae_log_px",
          "exp(w) underflows for log weights near -1500: stay in log space.",
          "torch.logsumexp over dim 0, minus log K.")
 for qid, text in {
-    "derive_conv_params": "Count one layer at a time; which counts contain s at all?",
-    "interpret_conv_params": "Evaluate your formula at s = 256: which terms dominate?",
-    "derive_ridge_probe": "Take the gradient in W and set it to zero; then ask when the "
-                          "matrix you invert is positive definite.",
-    "interpret_pretraining": "Compare with the raw-pixel line, and think about what labels "
-                             "teach a network trained from scratch.",
+    "derive_conv_params": "Lecture 07, 'The curse of dimensionality of fully connected "
+                          "layers' and 'The convolutional VAE' (its layer table).",
+    "interpret_conv_params": "Your table of part 2, and lecture 07, 'A convolution is "
+                             "one small filter slid over the image'.",
+    "derive_ridge_probe": "Write the loss with traces, as for least squares; the penalty "
+                          "is a quadratic form in W.",
+    "interpret_pretraining": "The raw-pixel line above, and lecture 05, 'Few labels: "
+                             "pretrained vs from scratch'.",
 }.items():
     register(qid, text)
 register("derive_elbo_gap",

@@ -45,7 +45,8 @@ RidgeProbeQuestion = FunctionQuestion(
         ("leave the bias unpenalised: the penalty is lam times the squared norm of the "
          "weights of the H code units only", lambda *a: ridge_probe(*a, penalise_bias=True)),
     ),
-    twins=("sklearn.linear_model:Ridge", "sklearn.linear_model:RidgeClassifier"),
+    # a class has no code object of its own: watch the methods that do the fitting
+    twins=("sklearn.linear_model:Ridge.fit", "sklearn.linear_model:RidgeClassifier.fit"),
 )
 register("ridge_probe",
          "Regress one-hot targets Y (N, C) on the codes with a constant column appended, "
