@@ -83,24 +83,44 @@ def kl_log_sigma(mu, logvar):
     return -0.5 * (1 + 2 * logvar - mu**2 - torch.exp(2 * logvar)).sum(1)
 
 
-def ae(forward_sigmoid=False, relu_code=False):
-    class Autoencoder(torch.nn.Module):
+def ae(forward_sigmoid=False, relu_code=False, dec_relu=True):
+    class TiedAutoencoder(torch.nn.Module):
         def __init__(self, input_dim, hidden_dim, code_dim):
             super().__init__()
-            self.enc = torch.nn.Sequential(torch.nn.Linear(input_dim, hidden_dim), torch.nn.ReLU(),
-                                           torch.nn.Linear(hidden_dim, code_dim))
-            self.dec = torch.nn.Sequential(torch.nn.Linear(code_dim, hidden_dim), torch.nn.ReLU(),
-                                           torch.nn.Linear(hidden_dim, input_dim))
+            self.enc1 = torch.nn.Linear(input_dim, hidden_dim)
+            self.enc2 = torch.nn.Linear(hidden_dim, code_dim)
+            self.c2 = torch.nn.Parameter(torch.zeros(hidden_dim))
+            self.c1 = torch.nn.Parameter(torch.zeros(input_dim))
 
         def encode(self, x):
-            code = self.enc(x)
+            code = self.enc2(torch.relu(self.enc1(x)))
             return torch.relu(code) if relu_code else code
 
         def forward(self, x):
-            out = self.dec(self.encode(x))
+            back = F.linear(self.encode(x), self.enc2.weight.T, self.c2)
+            back = torch.relu(back) if dec_relu else back
+            out = F.linear(back, self.enc1.weight.T, self.c1)
             return torch.sigmoid(out) if forward_sigmoid else out
 
-    return Autoencoder
+    return TiedAutoencoder
+
+
+def two_layer_sum(x, w1, b1, w2, b2):
+    h1 = torch.sigmoid(x @ w1.T + b1)
+    h2 = torch.sigmoid(h1 @ w2.T + b2)
+    pen1 = ((h1 * (1 - h1)) ** 2 * (w1**2).sum(1)).sum(1)
+    pen2 = ((h2 * (1 - h2)) ** 2 * (w2**2).sum(1)).sum(1)
+    return (pen1 + pen2).mean()
+
+
+def emphasised(swap=False, item=False):
+    def loss(logits, x, corrupted, alpha, beta):
+        w = torch.where(corrupted, beta, alpha) if swap else torch.where(corrupted, alpha, beta)
+        bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        out = (w * bce).sum(1).mean()
+        return out.item() if item else out
+
+    return loss
 
 
 def masking(x, fraction, generator=None):
@@ -127,23 +147,24 @@ MISTAKES = [
     ("negative_elbo", lambda logits, x, mu, lv:
      F.binary_cross_entropy_with_logits(logits, x) + kl_no_half(mu, lv).mean() / 2,
      "instead of averaging"),
-    ("reconstruction_loss", lambda logits, x: F.binary_cross_entropy_with_logits(logits, x),
-     "averaged over the pixels"),
-    ("reconstruction_loss", lambda logits, x: F.binary_cross_entropy_with_logits(
-        logits, x, reduction="none").sum(1).mean().item(), "not a Python number"),
+    ("emphasised_loss", lambda logits, x, c, a, b: F.binary_cross_entropy_with_logits(
+        logits, x, reduction="none").sum(1).mean(), "left the weights out"),
+    ("emphasised_loss", emphasised(swap=True), "weights are swapped"),
+    ("emphasised_loss", emphasised(item=True), "not a Python number"),
     ("iwae_log_px", lambda w: torch.log(torch.exp(w).mean(0)), "underflows"),
     ("iwae_log_px", lambda w: torch.logsumexp(w, 0), "log K too high"),
     ("iwae_log_px", lambda w: w.mean(0), "average log weight"),
-    ("sparse_kl_penalty", lambda h, rho: (rho * torch.log(rho / h.mean(1)) + (1 - rho)
-                                          * torch.log((1 - rho) / (1 - h.mean(1)))).sum(),
-     "over the BATCH (dim=0)"),
-    ("contractive_penalty", lambda h, w: ((h * (1 - h)) * (w**2).sum(1)).sum(1).mean(),
-     "square the sigmoid's slope"),
+    ("sparse_kl_grad", lambda h, rho: (-rho / h.mean(0) + (1 - rho) / (1 - h.mean(0)))
+     .expand(h.shape), "divide by the batch size"),
+    ("sparse_kl_grad", lambda h, rho: (-rho / h.mean(0)).expand(h.shape) / len(h),
+     "only half of it"),
+    ("two_layer_contractive", two_layer_sum, "do not add up"),
     ("salt_and_pepper", masking, "only pepper"),
     ("salt_and_pepper", unseeded, "draw your random numbers from the generator"),
     ("salt_and_pepper", lambda x, f, generator=None: x.clamp_(0.1, 0.9), "in place"),
-    ("Autoencoder", ae(forward_sigmoid=True), "drop the sigmoid"),
-    ("Autoencoder", ae(relu_code=True), "no ReLU after the encoder's last Linear"),
+    ("TiedAutoencoder", ae(forward_sigmoid=True), "drop the sigmoid"),
+    ("TiedAutoencoder", ae(relu_code=True), "no ReLU after the encoder's last layer"),
+    ("TiedAutoencoder", ae(dec_relu=False), "the decoder mirrors the encoder"),
     ("interpolate_labels", lambda a, b, alphas: alphas[:, None] * a + (1 - alphas[:, None]) * b,
      "alpha = 0 must give y_min"),
     ("gradient_loss", lambda p, t, m: (((p - t) * m).diff(dim=3) ** 2).flatten(1).sum(1).mean()
@@ -189,7 +210,7 @@ def test_hidden_check_raises_only_when_wrong(capsys):
 
 
 def test_an_unknown_question_lists_the_known_ones():
-    with pytest.raises(KeyError, match="known questions: Autoencoder, reconstruction_loss"):
+    with pytest.raises(KeyError, match="known questions: TiedAutoencoder, emphasised_loss"):
         grading.check("kl", kl_no_half)
 
 

@@ -300,7 +300,7 @@ def test_a_class_gets_its_written_scores_merged_and_its_hints_counted(tmp_path):
     nb = nbformat.read(ROOT / "solutions" / name, as_version=4)
     code = next(c for c in nb.cells if c.cell_type == "code")
     code.outputs = [v4.new_output("stream", name="stdout", text=(
-        "hint 1/3 for sparse_kl_penalty: ...\nhint 2/3 for sparse_kl_penalty: ...\n"))]
+        "hint 1/3 for sparse_kl_grad: ...\nhint 2/3 for sparse_kl_grad: ...\n"))]
     (tmp_path / "subs" / "ann").mkdir(parents=True)
     nbformat.write(nb, tmp_path / "subs" / "ann" / name)
     scores = _scores(tmp_path, f"student,{first.id},{second.id}\nann,{first.points},\n")
@@ -317,7 +317,7 @@ def test_a_class_gets_its_written_scores_merged_and_its_hints_counted(tmp_path):
     assert row["hints"] == "2"
     assert report.pending[second.id] == 1
     hints_row = (tmp_path / "grades_hints.csv").read_text().splitlines()[1]
-    assert hints_row.startswith("ann,2,")  # sparse_kl_penalty is the set's first question
+    assert hints_row.startswith("ann,2,")  # sparse_kl_grad is the set's first question
     feedback = (tmp_path / "grades_feedback" / "ann.md").read_text()
-    assert "Hints opened: sparse_kl_penalty 2" in feedback
+    assert "Hints opened: sparse_kl_grad 2" in feedback
     assert f"{second.id} (–/{second.points:g}): needs grading" in feedback

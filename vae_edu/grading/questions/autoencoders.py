@@ -1,4 +1,5 @@
-"""Questions on deterministic autoencoders: the model, its loss, a corruption, two penalties.
+"""Questions on deterministic autoencoders: a tied-weight model, an emphasised denoising loss,
+a corruption, the gradient of the sparsity penalty and a two-layer contractive penalty.
 
 Shapes: ``B`` batch, ``D`` inputs, ``H1`` hidden units, ``H`` code units. Inputs are
 small (a dozen pixels) so that the hidden-test cells stay small; the answers must work
@@ -11,10 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from ...corruption import salt_and_pepper
-from ...losses import bernoulli_nll, contractive_penalty_sigmoid, sparse_kl_penalty
-from ...models.autoencoders import Autoencoder
 from ..judging import Verdict, describe_error, mismatch
-from .base import Call, ModuleCase, Question, params_by_shape, randint, randn, uniform
+from .base import Call, ModuleCase, Question, randint, randn, uniform
 
 __all__ = [
     "AutoencoderQuestion",
@@ -26,15 +25,20 @@ __all__ = [
 
 
 class AutoencoderQuestion(Question):
-    """``Autoencoder(input_dim, hidden_dim, code_dim)``: D -> H1 (ReLU) -> H (linear code)
-    -> H1 (ReLU) -> D logits; methods ``encode(x) -> (B, H)`` and ``forward(x) -> (B, D)``.
+    """``TiedAutoencoder(input_dim, hidden_dim, code_dim)``: a two-layer autoencoder whose
+    decoder reuses the encoder's weight matrices, transposed.
 
-    Reference: :class:`vae_edu.models.Autoencoder` with sizes ``(D, H1, H)`` and ReLU.
-    Parameters are set by shape; both hidden biases have shape ``(H1,)`` and get the
-    same values, so the order in which the student creates the layers does not matter.
+    Parameters: ``W1: (H1, D)``, ``b1: (H1,)``, ``W2: (H, H1)``, ``b2: (H,)`` and the
+    decoder's own biases ``c2: (H1,)``, ``c1: (D,)``; no decoder weight. ``encode(x) =
+    relu(x W1^T + b1) W2^T + b2`` (a linear code) and ``forward(x) = relu(code W2 + c2) W1
+    + c1`` (logits). Parameters are set by shape, so ``b1`` and ``c2`` (both ``(H1,)``) get
+    the same values: an answer that also ties the hidden biases is not told apart. The
+    library has no tied autoencoder, so there is no twin to flag; an answer built on
+    :class:`vae_edu.models.Autoencoder` has decoder weights of its own and fails the
+    parameter shapes.
     """
 
-    id = answer = "Autoencoder"
+    id = answer = "TiedAutoencoder"
     kind = "class"
     what = "output"
 
@@ -43,7 +47,7 @@ class AutoencoderQuestion(Question):
         for _ in range(2):
             d, h1, h = randint(gen, 9, 14), randint(gen, 5, 8), randint(gen, 2, 4)
             b = randint(gen, 3, 6)
-            shapes = [(h1, d), (h1,), (h, h1), (h,), (h1, h), (d, h1), (d,)]
+            shapes = [(h1, d), (h1,), (h, h1), (h,), (d,)]
             params = [randn(gen, *s, scale=0.6) for s in shapes]
             x = torch.rand(b, d, generator=gen)
             calls = [
@@ -54,69 +58,110 @@ class AutoencoderQuestion(Question):
             out.append(ModuleCase(init=init, params=params, calls=calls))
         return out
 
-    def _library_model(self, case: ModuleCase) -> Autoencoder:
-        i = case.init
-        model = Autoencoder((i["input_dim"], i["hidden_dim"], i["code_dim"]), activation="relu")
-        return params_by_shape(model, case.params)
+    @staticmethod
+    def _parts(case: ModuleCase):
+        w1, b1, w2, b2, c1 = (p.double() for p in case.params)
+        return w1, b1, w2, b2, b1, c1  # the decoder's hidden bias has b1's shape and values
+
+    def _forward(self, case, x, *, out_sigmoid=False, code_act=None, dec_relu=True,
+                 enc_relu=True):
+        w1, b1, w2, b2, c2, c1 = self._parts(case)
+        x = x.double()
+        hidden = x @ w1.T + b1
+        code = (torch.relu(hidden) if enc_relu else hidden) @ w2.T + b2
+        if code_act is not None:
+            code = code_act(code)
+        back = code @ w2 + c2
+        logits = (torch.relu(back) if dec_relu else back) @ w1 + c1
+        out = torch.sigmoid(logits) if out_sigmoid else logits
+        return code.float(), out.float()
 
     def reference(self, call, case=None):
-        model = self._library_model(case)
-        with torch.no_grad():
-            return model.encode(*call.args) if call.method == "encode" else model(*call.args)
+        code, logits = self._forward(case, *call.args)
+        return code if call.method == "encode" else logits
 
     def mistakes(self, call, case=None):
-        model = self._library_model(case)
-        enc, dec = model.encoder, model.decoder
         (x,) = call.args
-        with torch.no_grad():
-            code = enc(x)
-            hidden_linear = enc[2](enc[0](x))  # no ReLU between the encoder layers
-            variants = [
-                ("forward should return logits: drop the sigmoid at the end (the loss applies "
-                 "it)", code, torch.sigmoid(dec(code))),
-                ("the code layer is linear: no ReLU after the encoder's last Linear",
-                 F.relu(code), dec(F.relu(code))),
-                ("the code layer is linear: no sigmoid after the encoder's last Linear",
-                 torch.sigmoid(code), dec(torch.sigmoid(code))),
-                ("put a ReLU between the two Linear layers of the encoder (and of the decoder)",
-                 hidden_linear, dec[2](dec[0](hidden_linear))),
-            ]
-        return [(hint, c if call.method == "encode" else o) for hint, c, o in variants]
+        variants = [
+            ("forward should return logits: drop the sigmoid at the end (the loss applies "
+             "it)", self._forward(case, x, out_sigmoid=True)),
+            ("the code layer is linear: no ReLU after the encoder's last layer",
+             self._forward(case, x, code_act=torch.relu)),
+            ("the decoder mirrors the encoder: a ReLU after its first layer, relu(code W2 + "
+             "c2), before the second", self._forward(case, x, dec_relu=False)),
+            ("put a ReLU between the two layers of the encoder (and of the decoder)",
+             self._forward(case, x, enc_relu=False, dec_relu=False)),
+        ]
+        return [(hint, c if call.method == "encode" else o) for hint, (c, o) in variants]
+
+    def precheck(self, payload, n_units):
+        verdict, results = super().precheck(payload, n_units)
+        if verdict is not None and verdict.status == "error" and \
+                "unexpected parameter shape" in verdict.message:
+            return Verdict("wrong", (
+                "tied weights: the decoder has no weight matrix of its own; it reuses the "
+                "encoder's W2 and W1, transposed (e.g. code @ W2, or F.linear(code, W2.T, "
+                "c2)), and keeps only its biases. " + verdict.message)), results
+        return verdict, results
+
+
+def _bce(logits, x):
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none")
 
 
 class ReconstructionLossQuestion(Question):
-    """``reconstruction_loss(logits, x) -> ()``: Bernoulli NLL (binary cross-entropy on
-    logits) summed over pixels, averaged over the batch, in nats."""
+    """``emphasised_loss(logits, x, corrupted, alpha, beta) -> ()``: the reconstruction loss
+    of an *emphasised* denoising autoencoder (Vincent et al. 2010): per image, the binary
+    cross-entropy of each pixel weighted by ``alpha`` where the pixel was corrupted and by
+    ``beta`` elsewhere, SUMMED over the pixels, then averaged over the batch.
 
-    id = answer = "reconstruction_loss"
+    ``corrupted`` is a bool ``(B, D)`` mask. With ``alpha = beta = 1`` it is the plain
+    Bernoulli NLL of lecture 01 (:func:`vae_edu.losses.bernoulli_nll`, the twin).
+    """
+
+    id = answer = "emphasised_loss"
     what = "loss"
+    twins = ("vae_edu.losses:bernoulli_nll",)
 
     def cases(self, gen):
         calls = []
         for _ in range(3):
             b, d = randint(gen, 3, 7), randint(gen, 10, 30)
-            calls.append(Call((randn(gen, b, d, scale=3.0), torch.rand(b, d, generator=gen)),
-                              label="reconstruction_loss(logits, x)"))
+            logits, x = randn(gen, b, d, scale=3.0), torch.rand(b, d, generator=gen)
+            corrupted = torch.rand(b, d, generator=gen) < 0.3
+            alpha, beta = round(uniform(gen, 1.5, 4.0), 2), round(uniform(gen, 0.2, 0.9), 2)
+            calls.append(Call((logits, x, corrupted, alpha, beta),
+                              label=f"emphasised_loss(logits, x, corrupted, {alpha}, {beta})"))
         return calls
 
+    @staticmethod
+    def _weights(corrupted, alpha, beta):
+        return torch.where(corrupted, alpha, beta).to(torch.float64)
+
     def reference(self, call, case=None):
-        logits, x = call.args
-        return bernoulli_nll(logits, x).mean()
+        logits, x, corrupted, alpha, beta = call.args
+        w = self._weights(corrupted, alpha, beta)
+        return (w * _bce(logits.double(), x.double())).sum(1).mean().float()
 
     def mistakes(self, call, case=None):
-        logits, x = call.args
-        bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-        p = torch.sigmoid(logits)
+        logits, x, corrupted, alpha, beta = call.args
+        bce = _bce(logits.double(), x.double())
+        w = self._weights(corrupted, alpha, beta)
+        swapped = self._weights(corrupted, beta, alpha)
+        p = torch.sigmoid(logits.double())
         return [
-            ("you averaged over the pixels: SUM the binary cross-entropy over the pixels, "
-             "then average over the batch", bce.mean()),
-            ("you summed over the batch: sum over the pixels, then AVERAGE over the batch",
-             bce.sum()),
+            ("the weights are swapped: alpha goes on the CORRUPTED pixels (corrupted == True), "
+             "beta on the others", (swapped * bce).sum(1).mean().float()),
+            ("you left the weights out: multiply each pixel's cross-entropy by alpha "
+             "(corrupted) or beta (kept) before summing", bce.sum(1).mean().float()),
+            ("do not divide by the sum of the weights: the loss is a weighted SUM over the "
+             "pixels (with alpha = beta = 1 it must be the plain summed BCE)",
+             ((w * bce).sum(1) / w.sum(1)).mean().float()),
+            ("you averaged over the pixels: SUM the weighted cross-entropy over the pixels, "
+             "then average over the batch", (w * bce).mean().float()),
             ("you applied a sigmoid before a loss that takes logits: "
              "binary_cross_entropy_with_logits wants the raw logits",
-             F.binary_cross_entropy_with_logits(p, x, reduction="none").sum(1).mean()),
-            ("that is a squared error; the Bernoulli NLL is the binary cross-entropy",
-             ((p - x) ** 2).sum(1).mean()),
+             (w * _bce(p, x.double())).sum(1).mean().float()),
         ]
 
 
@@ -128,11 +173,13 @@ class SaltAndPepperQuestion(Question):
     become 0 or 1, the shares of 0s and 1s are near ``fraction / 2`` (within 5 standard
     deviations), the same generator seed gives the same noise, another seed other noise,
     ``fraction = 0`` changes nothing and ``fraction = 1`` changes every pixel. The
-    reference (:func:`vae_edu.corruption.salt_and_pepper`) passes the same judge.
+    reference (:func:`vae_edu.corruption.salt_and_pepper`) passes the same judge, and is
+    the twin: an answer that calls it gets the ``twin`` verdict.
     """
 
     id = answer = "salt_and_pepper"
     what = "noisy image"
+    twins = ("vae_edu.corruption:salt_and_pepper",)
 
     def cases(self, gen):
         x = 0.05 + 0.9 * torch.rand(40, 50, generator=gen)  # no pixel is 0 or 1
@@ -203,6 +250,9 @@ class SaltAndPepperQuestion(Question):
                 "random numbers from the generator, e.g. torch.rand(x.shape, generator=generator)"))
         if torch.equal(got[0], got[2]):
             return Verdict("wrong", "generators with different seeds gave the same noise")
+        twin = self.twin_verdict(results)
+        if twin is not None:
+            return twin
         return Verdict("passed", f"passed ({len(cases)} test cases)")
 
     @staticmethod
@@ -224,11 +274,17 @@ class SaltAndPepperQuestion(Question):
 
 
 class SparseKLQuestion(Question):
-    """``sparse_kl_penalty(h, rho) -> ()``: ``sum_j KL(rho || rho_hat_j)`` with
-    ``rho_hat_j`` the mean activation of unit j over the BATCH, in nats."""
+    """``sparse_kl_grad(h, rho) -> (B, H)``: the gradient of ``sum_j KL(rho || rho_hat_j)``
+    (``rho_hat_j`` the mean of unit j over the BATCH) with respect to every activation
+    ``h_bj``, by hand: ``(1/B) (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j))``.
 
-    id = answer = "sparse_kl_penalty"
-    what = "penalty"
+    Twins: the library's penalty (differentiated with autograd) and autograd itself.
+    """
+
+    id = answer = "sparse_kl_grad"
+    what = "gradient"
+    twins = ("vae_edu.losses:sparse_kl_penalty", "torch.autograd:grad",
+             "torch.autograd:backward")
 
     def cases(self, gen):
         calls = []
@@ -236,61 +292,92 @@ class SparseKLQuestion(Question):
             b, h = randint(gen, 5, 9), randint(gen, 10, 15)
             acts = torch.sigmoid(randn(gen, b, h, scale=2.0)).clamp(0.01, 0.99)
             rho = round(uniform(gen, 0.02, 0.2), 3)
-            calls.append(Call((acts, rho), label=f"sparse_kl_penalty(h, {rho})"))
+            calls.append(Call((acts, rho), label=f"sparse_kl_grad(h, {rho})"))
         return calls
 
+    @staticmethod
+    def _per_unit(h, rho):
+        q = h.double().mean(dim=0)
+        return -rho / q + (1 - rho) / (1 - q)
+
     def reference(self, call, case=None):
-        return sparse_kl_penalty(*call.args)
+        h, rho = call.args
+        b = h.shape[0]
+        return (self._per_unit(h, rho) / b).expand(h.shape).float()
 
     def mistakes(self, call, case=None):
         h, rho = call.args
-
-        def kl(rho_hat, both=True):
-            first = rho * torch.log(rho / rho_hat)
-            return first + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat)) if both else first
-
-        rho_hat = h.mean(dim=0)
-        rev = rho_hat * torch.log(rho_hat / rho) + (1 - rho_hat) * torch.log(
-            (1 - rho_hat) / (1 - rho))
+        b = h.shape[0]
+        g = self._per_unit(h, rho).expand(h.shape)
+        q = h.double().mean(dim=0)
+        reverse = (torch.log(q / rho) - torch.log((1 - q) / (1 - rho))).expand(h.shape)
         return [
-            ("rho_hat_j is the mean activation of unit j over the BATCH (dim=0), not over the "
-             "units (dim=1)", kl(h.mean(dim=1)).sum()),
-            ("the Bernoulli KL has two terms: add (1 - rho) * log((1 - rho) / (1 - rho_hat))",
-             kl(rho_hat, both=False).sum()),
-            ("sum the KL over the hidden units instead of averaging", kl(rho_hat).mean()),
-            ("the arguments are swapped: the penalty is KL(rho || rho_hat), rho first",
-             rev.sum()),
+            ("you returned the gradient with respect to rho_hat_j on every row: each h_bj "
+             "enters rho_hat_j = mean_b h_bj with weight 1/B, so divide by the batch size",
+             g.float()),
+            ("the sign is flipped: the KL grows as rho_hat_j falls below rho, so its gradient "
+             "there is NEGATIVE", (-g / b).float()),
+            ("d/d rho_hat of rho log(rho / rho_hat) is only half of it: the second term "
+             "(1 - rho) log((1 - rho) / (1 - rho_hat)) contributes (1 - rho) / (1 - rho_hat)",
+             (-rho / q / b).expand(h.shape).float()),
+            ("that is the gradient of KL(rho_hat || rho), the arguments swapped: the penalty "
+             "is KL(rho || rho_hat), rho first", (reverse / b).float()),
         ]
 
 
-class ContractivePenaltyQuestion(Question):
-    """``contractive_penalty(h, W) -> ()``: ``mean_b sum_j (h_bj (1 - h_bj))^2 sum_i W_ji^2``
-    for a sigmoid layer ``h = sigmoid(x W^T + b)``, ``W: (H, D)``."""
+def _two_layer(x, w1, b1, w2, b2, *, inner_slope=True):
+    x, w1, b1, w2, b2 = (t.double() for t in (x, w1, b1, w2, b2))
+    h1 = torch.sigmoid(x @ w1.T + b1)
+    h2 = torch.sigmoid(h1 @ w2.T + b2)
+    s1, s2 = h1 * (1 - h1), h2 * (1 - h2)
+    inner = s1[:, :, None] * w1 if inner_slope else w1.expand(x.shape[0], *w1.shape)
+    jac = (s2[:, :, None] * w2) @ inner  # (B, H2, D)
+    return jac, h1, h2, s1, s2
 
-    id = answer = "contractive_penalty"
+
+class ContractivePenaltyQuestion(Question):
+    """``two_layer_contractive(x, W1, b1, W2, b2) -> ()``: ``mean_b ||J_b||_F^2`` for the
+    encoder ``h1 = sigmoid(x W1^T + b1)``, ``h2 = sigmoid(h1 W2^T + b2)`` (``W1: (H1, D)``,
+    ``W2: (H2, H1)``), by the chain rule: ``J = diag(s2) W2 diag(s1) W1`` with ``s = h (1 -
+    h)``. Twins: the library's autograd penalty and torch's Jacobian functions.
+    """
+
+    id = answer = "two_layer_contractive"
     what = "penalty"
+    twins = ("vae_edu.losses:contractive_penalty_autograd",
+             "vae_edu.losses:contractive_penalty_sigmoid",
+             "torch.func:jacrev", "torch.func:jacfwd",
+             "torch.autograd.functional:jacobian", "torch.autograd:grad")
 
     def cases(self, gen):
         calls = []
         for _ in range(3):
-            b, h, d = randint(gen, 3, 6), randint(gen, 4, 7), randint(gen, 8, 12)
-            acts = torch.sigmoid(randn(gen, b, h, scale=1.5))
-            calls.append(Call((acts, randn(gen, h, d, scale=0.5)),
-                              label="contractive_penalty(h, W)"))
+            b, d = randint(gen, 3, 6), randint(gen, 8, 12)
+            h1, h2 = randint(gen, 5, 7), randint(gen, 2, 4)
+            args = (torch.rand(b, d, generator=gen), randn(gen, h1, d, scale=0.8),
+                    randn(gen, h1, scale=0.5), randn(gen, h2, h1, scale=0.8),
+                    randn(gen, h2, scale=0.5))
+            calls.append(Call(args, label="two_layer_contractive(x, W1, b1, W2, b2)"))
         return calls
 
     def reference(self, call, case=None):
-        return contractive_penalty_sigmoid(*call.args)
+        jac = _two_layer(*call.args)[0]
+        return (jac**2).sum(dim=(1, 2)).mean().float()
 
     def mistakes(self, call, case=None):
-        h, w = call.args
-        slope = h * (1 - h)
-        rows = (w**2).sum(dim=1)
+        jac, h1, h2, s1, s2 = _two_layer(*call.args)
+        _, w1, _, w2, _ = (t.double() for t in call.args)
+        pen1 = (s1**2 * (w1**2).sum(1)).sum(1)
+        pen2 = (s2**2 * (w2**2).sum(1)).sum(1)
+        no_inner = _two_layer(*call.args, inner_slope=False)[0]
         return [
-            ("square the sigmoid's slope: the penalty has (h(1 - h))^2",
-             (slope * rows).sum(1).mean()),
-            ("use the SQUARED row norms of W, sum_i W_ji^2 (no square root)",
-             (slope**2 * rows.sqrt()).sum(1).mean()),
-            ("the sigmoid's slope is h(1 - h), not h", (h**2 * rows).sum(1).mean()),
-            ("average over the batch instead of summing", (slope**2 * rows).sum()),
+            ("the layers' penalties do not add up: the Jacobian of the composition is the "
+             "PRODUCT J2 J1 (chain rule); form it, then take its squared Frobenius norm",
+             (pen1 + pen2).mean().float()),
+            ("||J2 J1||_F <= ||J2||_F ||J1||_F is only a bound: form the product matrix "
+             "J2 J1 first, then its squared norm", (pen1 * pen2).mean().float()),
+            ("the first layer's sigmoid has a slope too: J = diag(s2) W2 diag(s1) W1 with "
+             "s = h (1 - h) for each layer", (no_inner**2).sum(dim=(1, 2)).mean().float()),
+            ("average over the batch instead of summing",
+             (jac**2).sum(dim=(1, 2)).sum().float()),
         ]

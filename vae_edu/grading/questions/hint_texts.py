@@ -20,16 +20,20 @@ register("negative_elbo",
          "over the pixels of an image.",
          "binary_cross_entropy_with_logits summed over pixels divided by B, plus the mean of "
          "your kl_std_normal.")
-register("Autoencoder",
-         "Lecture 01: encoder D -> H1 -> H, decoder H -> H1 -> D, nn.Linear layers.",
-         "ReLU after each hidden layer; the code layer and the output layer are linear "
-         "(the loss applies the sigmoid).",
-         "encode = Linear, ReLU, Linear; forward = decode(encode(x)) with decode = Linear, "
-         "ReLU, Linear.")
-register("reconstruction_loss",
-         "Lecture 01/02: the Bernoulli NLL of x under the decoder's logits, in nats per image.",
-         "binary_cross_entropy_with_logits with reduction='none' gives one value per pixel.",
-         "Sum over the pixels (dim 1), then average over the batch.")
+register("TiedAutoencoder",
+         "Lecture 01's autoencoder, but the decoder owns no weight matrix: it multiplies by "
+         "the encoder's W2 and W1 again, in reverse order, transposed.",
+         "Two nn.Linear layers (W1, b1 and W2, b2) and two nn.Parameter biases, c2 of shape "
+         "(hidden_dim,) and c1 of shape (input_dim,): six parameters in all.",
+         "encode: layer2(relu(layer1(x))). forward: relu(code @ W2 + c2) @ W1 + c1, where "
+         "code @ W2 + c2 is F.linear(code, W2.T, c2).")
+register("emphasised_loss",
+         "Lecture 01: the Bernoulli NLL of x under the decoder's logits, in nats per image; "
+         "here each pixel's term gets a weight before the sum.",
+         "binary_cross_entropy_with_logits with reduction='none' gives one value per pixel; "
+         "torch.where(corrupted, alpha, beta) gives one weight per pixel.",
+         "Multiply the two, sum over the pixels (dim 1), then average over the batch; do not "
+         "divide by the weights.")
 register("pca_reconstruct",
          "Lecture 01 compares the AE with PCA: centre with the TRAINING mean, project on the "
          "top-k principal directions of the training data, map back.",
@@ -41,11 +45,13 @@ register("salt_and_pepper",
          "generator.",
          "u < fraction / 2 -> 0 (pepper); fraction / 2 <= u < fraction -> 1 (salt); else keep.",
          "torch.rand(x.shape, generator=generator), then torch.where twice.")
-register("sparse_kl_penalty",
-         "Lecture 03: rho_hat_j is the mean activation of hidden unit j over the BATCH.",
-         "KL(rho || rho_hat) of two Bernoullis: rho log(rho/rho_hat) + (1-rho) log((1-rho)/"
-         "(1-rho_hat)).",
-         "Average h over dim 0, apply the Bernoulli KL per unit, sum over the units.")
+register("sparse_kl_grad",
+         "Lecture 03, 'Penalty 2': the penalty depends on h only through rho_hat_j = mean_b "
+         "h_bj, so use the chain rule through rho_hat.",
+         "d/dq [rho log(rho/q) + (1 - rho) log((1 - rho)/(1 - q))] = -rho/q + (1 - rho)/(1 - q); "
+         "and d rho_hat_j / d h_bj = 1/B.",
+         "Compute that per unit on q = h.mean(0), divide by B, and broadcast it to (B, H) "
+         "with .expand_as(h).")
 register("tied_contractive_loss",
          "Lecture 04: the encoder h = sigmoid(x W^T + b) has Jacobian diag(h(1-h)) W; with "
          "tied weights the decoder is sigmoid(h W + c).",
@@ -96,13 +102,14 @@ for qid, text in {
 }.items():
     register(qid, text)
 for qid, text in {
-    "derive_linear_ae": "What is the largest rank the reconstruction of a k-dimensional "
-                        "linear code can have? Then Eckart-Young.",
-    "interpret_ae_codes": "Compare the clusters; then ask what a scatter of codes does "
-                          "not show.",
-    "derive_contractive": "Chain rule through the sigmoid: sigma'(a) = sigma(a)(1 - "
-                          "sigma(a)).",
-    "interpret_sparse": "The KL constrains rho_hat_j, an average over the batch.",
+    "derive_linear_ae": "Lecture 01, the comparison with PCA; for the rank argument, any "
+                        "linear-algebra text's section on the truncated SVD.",
+    "interpret_ae_codes": "Your answer to derive_linear_ae (c), and lecture 01's figure "
+                          "of the 2-D codes next to PCA's.",
+    "derive_contractive": "Lecture 04, the closed form of the penalty, and section 3 of "
+                          "this problem set (the tied decoder).",
+    "interpret_sparse": "Lecture 03, the definitions 'Penalty 1' and 'Penalty 2', and its "
+                        "'Hidden activations' histograms.",
     "derive_iwae_jensen": "E_q[w] = p(x). log is concave.",
     "interpret_iwae": "Is the bound monotone on every run, or in expectation?",
     "derive_cvae_elbo": "Which term sees p(z | y), and does it depend on y here?",
@@ -113,11 +120,13 @@ for qid, text in {
                            "score is computed.",
 }.items():
     register(qid, text)
-register("contractive_penalty",
-         "Lecture 04: for h = sigmoid(x W^T + b) the Jacobian dh/dx is diag(h (1 - h)) W.",
-         "Its squared Frobenius norm is sum_j (h_j (1 - h_j))^2 times the squared norm of "
-         "row j of W.",
-         "Per example, sum over the hidden units; then average over the batch.")
+register("two_layer_contractive",
+         "Lecture 04: one sigmoid layer has the Jacobian diag(h (1 - h)) W; the Jacobian of a "
+         "composition is the PRODUCT of the layers' Jacobians (chain rule).",
+         "Per image J = diag(s2) W2 diag(s1) W1, shape (H2, D), with s = h (1 - h) for each "
+         "layer; it is neither the sum nor the product of the two one-layer penalties.",
+         "(s2[:, :, None] * W2) @ (s1[:, :, None] * W1) is the (B, H2, D) batch of Jacobians: "
+         "square it, sum over dims 1 and 2, average over the batch.")
 register("iwae_log_px",
          "Lecture 06: the IWAE estimate is the log of the AVERAGE of the K weights exp(w_k).",
          "exp(w) underflows for log weights near -1500: stay in log space.",

@@ -45,7 +45,9 @@ PCAReconstructQuestion = FunctionQuestion(
         ("centre the test images with the TRAINING mean (the test mean is not known when "
          "the model is fitted)", lambda tr, te, k: _test_mean(tr, te, k)),
     ),
-    twins=("vae_edu.evaluate:pca_reconstruction_sq_error", "sklearn.decomposition:PCA"),
+    twins=("vae_edu.evaluate:pca_reconstruction_sq_error", "sklearn.decomposition:PCA.fit",
+           "sklearn.decomposition:PCA.fit_transform",
+           "torch:pca_lowrank", "torch:svd_lowrank"),
 )
 
 
