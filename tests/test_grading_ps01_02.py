@@ -4,6 +4,8 @@ verdict (no points), not ``passed``."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -125,3 +127,46 @@ def test_an_untied_decoder_is_told_it_should_reuse_the_weights():
 
     verdict = evaluate("TiedAutoencoder", Untied)
     assert not verdict.passed and "tied weights" in verdict.message, verdict.message
+
+
+def _log_mixture(x, means, var):
+    sq = ((x[:, None, :] - means[None]) ** 2).sum(-1)
+    return (torch.logsumexp(-sq / (2 * var), 1) - math.log(means.shape[0])
+            - math.log(2 * math.pi * var))
+
+
+def test_optimal_denoiser_reference_is_tweedies_formula():
+    """E[x | x~] = x~ + sigma^2 grad log p_sigma(x~), p_sigma the noisy mixture."""
+    q = QUESTIONS["optimal_denoiser"]
+    for call in q.draw("a-secret"):
+        x, means, s, sigma = call.args
+        leaf = x.double().clone().requires_grad_(True)
+        (score,) = torch.autograd.grad(
+            _log_mixture(leaf, means.double(), s**2 + sigma**2).sum(), leaf)
+        torch.testing.assert_close(q.reference(call).double(), x.double() + sigma**2 * score,
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_optimal_denoiser_beats_its_known_mistakes_on_the_denoising_error():
+    """Monte Carlo: the reference has the smallest squared error of the candidates."""
+    from vae_edu.grading.questions.autoencoders import _denoiser
+
+    gen = torch.Generator().manual_seed(0)
+    means, s, sigma = torch.tensor([[-1.5, 0.0], [1.5, 0.5]]), 0.5, 0.6
+    clean = means[torch.randint(0, 2, (20000,), generator=gen)]
+    clean = clean + s * torch.randn(clean.shape, generator=gen)
+    noisy = clean + sigma * torch.randn(clean.shape, generator=gen)
+    err = {name: float(((_denoiser(noisy, means, s, sigma, **kw) - clean) ** 2).sum(1).mean())
+           for name, kw in {"best": {}, "clean var": {"resp_var": s**2},
+                            "no shrink": {"shrink": 0.0}, "hard": {"hard": True}}.items()}
+    assert min(err, key=err.get) == "best", err
+
+
+def test_optimal_denoiser_mistakes_get_their_hints():
+    from vae_edu.grading.questions.autoencoders import _denoiser
+
+    for kw, hint in (({"resp_var": None, "shrink": 0.0}, "not mu_k itself"),
+                     ({"hard": True}, "hard assignment")):
+        verdict = evaluate("optimal_denoiser",
+                           lambda x, m, s, sigma, kw=kw: _denoiser(x, m, s, sigma, **kw))
+        assert not verdict.passed and hint in verdict.message, verdict.message

@@ -11,6 +11,7 @@ from . import hint_texts  # noqa: F401  (hint levels)
 from .autoencoders import (
     AutoencoderQuestion,
     ContractivePenaltyQuestion,
+    OptimalDenoiserQuestion,
     ReconstructionLossQuestion,
     SaltAndPepperQuestion,
     SparseKLQuestion,
@@ -61,6 +62,7 @@ QUESTIONS: dict[str, Question] = {
         SparseKLQuestion(),
         ContractivePenaltyQuestion(),
         TiedContractiveQuestion,
+        OptimalDenoiserQuestion(),
         ReparameterizeQuestion(),
         KLQuestion(),
         NegativeELBOQuestion(),

@@ -1,5 +1,6 @@
 """Questions on deterministic autoencoders: a tied-weight model, an emphasised denoising loss,
-a corruption, the gradient of the sparsity penalty and a two-layer contractive penalty.
+a corruption, the gradient of the sparsity penalty, a two-layer contractive penalty and the
+optimal denoiser of a 2-D Gaussian mixture (the denoising autoencoder as a score estimator).
 
 Shapes: ``B`` batch, ``D`` inputs, ``H1`` hidden units, ``H`` code units. Inputs are
 small (a dozen pixels) so that the hidden-test cells stay small; the answers must work
@@ -12,12 +13,14 @@ import torch
 import torch.nn.functional as F
 
 from ...corruption import salt_and_pepper
+from ..hints import register
 from ..judging import Verdict, describe_error, mismatch
 from .base import Call, ModuleCase, Question, randint, randn, uniform
 
 __all__ = [
     "AutoencoderQuestion",
     "ContractivePenaltyQuestion",
+    "OptimalDenoiserQuestion",
     "ReconstructionLossQuestion",
     "SaltAndPepperQuestion",
     "SparseKLQuestion",
@@ -381,3 +384,72 @@ class ContractivePenaltyQuestion(Question):
             ("average over the batch instead of summing",
              (jac**2).sum(dim=(1, 2)).sum().float()),
         ]
+
+
+def _denoiser(x, means, s, sigma, *, resp_var=None, shrink=None, hard=False):
+    x, means = x.double(), means.double()
+    v = s**2 + sigma**2
+    sq = ((x[:, None, :] - means[None, :, :]) ** 2).sum(-1)  # (N, K)
+    if hard:
+        resp = F.one_hot(sq.argmin(1), means.shape[0]).double()
+    else:
+        resp = torch.softmax(-sq / (2 * (v if resp_var is None else resp_var)), dim=1)
+    factor = s**2 / v if shrink is None else shrink
+    inside = means[None, :, :] + factor * (x[:, None, :] - means[None, :, :])  # (N, K, 2)
+    return (resp[:, :, None] * inside).sum(1).float()
+
+
+class OptimalDenoiserQuestion(Question):
+    """``optimal_denoiser(x_noisy, means, s, sigma) -> (N, 2)``: ``E[x | x~]`` for data
+    ``p(x) = (1/K) sum_k N(x; mu_k, s^2 I)`` in 2-D corrupted as ``x~ = x + sigma eps``:
+    ``sum_k gamma_k(x~) [mu_k + s^2 / (s^2 + sigma^2) (x~ - mu_k)]`` with ``gamma_k`` the
+    responsibilities under the NOISY density ``N(mu_k, (s^2 + sigma^2) I)``. It is the
+    minimiser of the denoising squared error, and by Tweedie's formula equals
+    ``x~ + sigma^2 grad log p_sigma(x~)``. The library has no such function (no twin).
+    """
+
+    id = answer = "optimal_denoiser"
+    what = "denoised point"
+
+    def cases(self, gen):
+        calls = []
+        for _ in range(3):
+            k, n = randint(gen, 2, 4), randint(gen, 5, 9)
+            means = randn(gen, k, 2, scale=2.0)
+            s = round(uniform(gen, 0.3, 0.8), 2)
+            sigma = round(uniform(gen, 0.3, 1.0), 2)
+            x = means[torch.randint(0, k, (n,), generator=gen)] + randn(gen, n, 2, scale=1.2)
+            calls.append(Call((x, means, s, sigma),
+                              label=f"optimal_denoiser(x_noisy, means, {s}, {sigma})"))
+        return calls
+
+    def reference(self, call, case=None):
+        return _denoiser(*call.args)
+
+    def mistakes(self, call, case=None):
+        x, means, s, sigma = call.args
+        return [
+            ("the responsibilities must use the density of the NOISY point: x~ given "
+             "component k is N(mu_k, (s^2 + sigma^2) I), not N(mu_k, s^2 I)",
+             _denoiser(*call.args, resp_var=s**2)),
+            ("within component k the best guess is not mu_k itself: E[x | x~, k] = mu_k + "
+             "s^2 / (s^2 + sigma^2) (x~ - mu_k), the Gaussian posterior mean",
+             _denoiser(*call.args, shrink=0.0)),
+            ("the shrinkage factor is inverted: E[x | x~, k] moves from mu_k towards x~ by "
+             "s^2 / (s^2 + sigma^2) (all the way when sigma -> 0), not sigma^2 / (s^2 + "
+             "sigma^2)", _denoiser(*call.args, shrink=sigma**2 / (s**2 + sigma**2))),
+            ("a hard assignment to the nearest centre is not the posterior mean: weight "
+             "every component by its responsibility gamma_k(x~) (a softmax)",
+             _denoiser(*call.args, hard=True)),
+        ]
+
+
+register("optimal_denoiser",
+         "Lecture 02 trains a denoising autoencoder with the squared error; the minimiser of "
+         "E||r(x~) - x||^2 is the posterior mean E[x | x~]. Condition on the component k "
+         "first, then average over k.",
+         "Given k, x ~ N(mu_k, s^2 I) and x~ = x + sigma eps, so x~ ~ N(mu_k, (s^2 + sigma^2) "
+         "I) and E[x | x~, k] = mu_k + s^2 / (s^2 + sigma^2) (x~ - mu_k).",
+         "gamma = softmax over k of -||x~ - mu_k||^2 / (2 (s^2 + sigma^2)) (equal weights and "
+         "variances), then sum_k gamma_k E[x | x~, k]; broadcast x[:, None, :] against "
+         "means[None].")
