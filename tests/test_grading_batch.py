@@ -37,7 +37,7 @@ WRITTEN = [m.id for path in SOLUTIONS for m in read_solution(path).manual]
 TRAIN = [q for q in ALL_QUESTIONS if QUESTIONS[q].tier == "train"]
 MAX_TOTAL = sum(read_solution(path).points for path in SOLUTIONS)
 VAE_MAX = read_solution(ROOT / "solutions" / "03_vae.ipynb").points
-VAE = ("reparameterize", "kl_std_normal", "negative_elbo")  # 1, 2 and 2 points
+VAE = ("reparameterize", "kl_free_bits", "negative_elbo")  # 1, 2 and 2 points
 
 #: What each corpus submission of 03_vae.ipynb earns, and a phrase its feedback must hold.
 EXPECTED = {
@@ -46,10 +46,10 @@ EXPECTED = {
     "memory_hog": ((1, 2, 0), "can't allocate memory"),
     "output_flood": ((1, 2, 2), "of output beyond the first 1 MB was not kept"),
     "deletes_files": ((1, 2, 2), "File too large"),
-    "redefines_checks": ((1, 0, 0), "kl_std_normal (0/2): your KL is off by a factor 2"),
+    "redefines_checks": ((1, 0, 0), "kl_free_bits (0/2): your KL is off by a factor 2"),
     "patches_vae_edu": ((1, 0, 0), "log sigma where log sigma^2 was meant"),
-    "prints_passed": ((0, 0, 0), "kl_std_normal (0/2): not implemented yet"),
-    "breaks_grader": ((1, 0, 0), "kl_std_normal (0/2): the hidden tests recorded no result"),
+    "prints_passed": ((0, 0, 0), "kl_free_bits (0/2): not implemented yet"),
+    "breaks_grader": ((1, 0, 0), "kl_free_bits (0/2): the hidden tests recorded no result"),
 }
 
 

@@ -75,12 +75,26 @@ def test_each_exercise_stub_is_not_implemented_yet(path, qid, answer, capsys):
     assert "grading.hint" in out and "Traceback" not in out
 
 
-def kl_no_half(mu, logvar):
-    return -(1 + logvar - mu**2 - logvar.exp()).sum(1)
+def kl_no_half(mu, logvar, free_bits):
+    return (-(1 + logvar - mu**2 - logvar.exp())).mean(0).clamp(min=free_bits).sum()
 
 
-def kl_log_sigma(mu, logvar):
-    return -0.5 * (1 + 2 * logvar - mu**2 - torch.exp(2 * logvar)).sum(1)
+def kl_log_sigma(mu, logvar, free_bits):
+    return (-0.5 * (1 + 2 * logvar - mu**2 - torch.exp(2 * logvar))).mean(0).clamp(
+        min=free_bits).sum()
+
+
+def kl_dims(mu, logvar):
+    return -0.5 * (1 + logvar - mu**2 - logvar.exp())
+
+
+def masked_bce(logits, x, mask):
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    return bce if mask is None else bce * mask
+
+
+def normalised(w, dim=0):
+    return torch.softmax(w, dim=dim)
 
 
 def ae(forward_sigmoid=False, relu_code=False, dec_relu=True):
@@ -133,27 +147,33 @@ def unseeded(x, fraction, generator=None):
 
 
 MISTAKES = [
-    ("kl_std_normal", kl_no_half, "off by a factor 2"),
-    ("kl_std_normal", kl_log_sigma, "log sigma where log sigma^2"),
-    ("kl_std_normal", lambda mu, lv: -0.5 * (1 + lv - mu**2 - lv.exp()).mean(1),
-     "instead of averaging"),
-    ("kl_std_normal", lambda mu, lv: -0.5 * (1 + lv - mu**2 - lv.exp()),
-     "forget to sum over the last dimension (dim=1)"),
-    ("kl_std_normal", lambda mu, lv: 0.5 * (1 + lv - mu**2 - lv.exp()).sum(1), "wrong sign"),
+    ("kl_free_bits", kl_no_half, "off by a factor 2"),
+    ("kl_free_bits", kl_log_sigma, "log sigma where log sigma^2"),
+    ("kl_free_bits", lambda mu, lv, fb: kl_dims(mu, lv).clamp(min=fb).sum(1).mean(),
+     "image by image"),
+    ("kl_free_bits", lambda mu, lv, fb: kl_dims(mu, lv).sum(1).mean().clamp(min=fb),
+     "no floor per dimension"),
+    ("kl_free_bits", lambda mu, lv, fb: kl_dims(mu, lv).mean(0).clamp(min=fb),
+     "forget to sum over the last dimension"),
     ("reparameterize", lambda mu, lv, eps: mu + lv.exp() * eps, "the variance exp(logvar)"),
-    ("negative_elbo", lambda logits, x, mu, lv:
-     F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean(),
-     "left out the KL"),
-    ("negative_elbo", lambda logits, x, mu, lv:
-     F.binary_cross_entropy_with_logits(logits, x) + kl_no_half(mu, lv).mean() / 2,
-     "instead of averaging"),
+    ("negative_elbo", lambda logits, x, mu, lv, mask=None:
+     masked_bce(logits, x, mask).sum(1).mean(), "left out the KL"),
+    ("negative_elbo", lambda logits, x, mu, lv, mask=None:
+     (F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+      + kl_dims(mu, lv).sum(1)).mean(), "missing pixels (mask 0) are not data"),
+    ("negative_elbo", lambda logits, x, mu, lv, mask=None:
+     (masked_bce(logits, x, mask).sum(1) / (x.shape[1] if mask is None else mask.sum(1))
+      + kl_dims(mu, lv).sum(1)).mean(), "do not divide by their number"),
     ("emphasised_loss", lambda logits, x, c, a, b: F.binary_cross_entropy_with_logits(
         logits, x, reduction="none").sum(1).mean(), "left the weights out"),
     ("emphasised_loss", emphasised(swap=True), "weights are swapped"),
     ("emphasised_loss", emphasised(item=True), "not a Python number"),
-    ("iwae_log_px", lambda w: torch.log(torch.exp(w).mean(0)), "underflows"),
-    ("iwae_log_px", lambda w: torch.logsumexp(w, 0), "log K too high"),
-    ("iwae_log_px", lambda w: w.mean(0), "average log weight"),
+    ("iwae_weights", lambda w: (torch.exp(w) / torch.exp(w).sum(0),
+                                1 / (torch.exp(w) / torch.exp(w).sum(0)).square().sum(0)),
+     "underflows"),
+    ("iwae_weights", lambda w: (normalised(w, 1), 1 / normalised(w, 1).square().sum(0)),
+     "not over the batch"),
+    ("iwae_weights", lambda w: (normalised(w), normalised(w).square().sum(0)), "(Kish)"),
     ("sparse_kl_grad", lambda h, rho: (-rho / h.mean(0) + (1 - rho) / (1 - h.mean(0)))
      .expand(h.shape), "divide by the batch size"),
     ("sparse_kl_grad", lambda h, rho: (-rho / h.mean(0)).expand(h.shape) / len(h),
@@ -165,8 +185,8 @@ MISTAKES = [
     ("TiedAutoencoder", ae(forward_sigmoid=True), "drop the sigmoid"),
     ("TiedAutoencoder", ae(relu_code=True), "no ReLU after the encoder's last layer"),
     ("TiedAutoencoder", ae(dec_relu=False), "the decoder mirrors the encoder"),
-    ("interpolate_labels", lambda a, b, alphas: alphas[:, None] * a + (1 - alphas[:, None]) * b,
-     "alpha = 0 must give y_min"),
+    ("slerp", lambda a, b, alphas: (1 - alphas[:, None]) * a + alphas[:, None] * b,
+     "that is the straight line"),
     ("gradient_loss", lambda p, t, m: (((p - t) * m).diff(dim=3) ** 2).flatten(1).sum(1).mean()
      + (((p - t) * m).diff(dim=2) ** 2).flatten(1).sum(1).mean(),
      "before differencing"),
@@ -186,27 +206,27 @@ def test_a_common_mistake_gets_its_hint(qid, wrong, hint, capsys):
 
 
 def test_an_error_names_the_type_message_and_line():
-    def kl(mu, logvar):
+    def kl(mu, logvar, free_bits):
         total = mu @ logvar  # (B, Z) @ (B, Z): a shape error
         return total
 
-    verdict = evaluate("kl_std_normal", kl)
+    verdict = evaluate("kl_free_bits", kl)
     assert verdict.status == "error"
     assert verdict.message.startswith("your code raised RuntimeError: mat1 and mat2 shapes")
     assert "total = mu @ logvar" in verdict.message
 
 
 def test_missing_and_uncallable_answers():
-    assert "no `kl_std_normal` is defined" in evaluate("kl_std_normal", None).message
-    assert "not a function but a value of type int" in evaluate("kl_std_normal", 3).message
+    assert "no `kl_free_bits` is defined" in evaluate("kl_free_bits", None).message
+    assert "not a function but a value of type int" in evaluate("kl_free_bits", 3).message
 
 
 def test_hidden_check_raises_only_when_wrong(capsys):
-    grading.hidden_check("kl_std_normal",
-                         lambda mu, lv: -0.5 * (1 + lv - mu**2 - lv.exp()).sum(1))
-    assert capsys.readouterr().out.startswith("✓ kl_std_normal: passed")
+    grading.hidden_check("kl_free_bits",
+                         lambda mu, lv, fb: kl_dims(mu, lv).mean(0).clamp(min=fb).sum())
+    assert capsys.readouterr().out.startswith("✓ kl_free_bits: passed")
     with pytest.raises(AssertionError, match="off by a factor 2"):
-        grading.hidden_check("kl_std_normal", kl_no_half)
+        grading.hidden_check("kl_free_bits", kl_no_half)
 
 
 def test_an_unknown_question_lists_the_known_ones():
@@ -215,7 +235,7 @@ def test_an_unknown_question_lists_the_known_ones():
 
 
 def test_visible_hidden_and_secret_inputs_differ():
-    q = QUESTIONS["kl_std_normal"]
+    q = QUESTIONS["kl_free_bits"]
     first = [q.draw(seed)[0].args[0] for seed in ("visible", "hidden", "a-secret")]
     assert not any(a.shape == b.shape and torch.equal(a, b)
                    for i, a in enumerate(first) for b in first[i + 1:])

@@ -50,13 +50,13 @@ def test_hidden_tests_follow_each_test_cell_and_nothing_of_the_student_is_kept_b
 
 def test_without_test_cells_the_hidden_tests_go_last_and_metadata_wins_over_text():
     nb = v4.new_notebook()
-    nb.cells = [v4.new_code_cell("def kl_std_normal(mu, logvar):\n    return mu"),
+    nb.cells = [v4.new_code_cell("def kl_free_bits(mu, logvar, free_bits):\n    return mu"),
                 v4.new_markdown_cell("text"), v4.new_code_cell("x = 1")]
-    nb.cells[2].metadata["nbgrader"] = {"grade_id": "kl_std_normal"}
+    nb.cells[2].metadata["nbgrader"] = {"grade_id": "kl_free_bits"}
     prepared, injected = prepare_notebook(nbformat.writes(nb).encode(), VAE, specs()[0])
     # the markdown cell is dropped; the KL's tests follow the cell that carries its grade_id
-    assert prepared.cells[1].source == "x = 1" and injected[2] == "kl_std_normal"
-    others = [q.id for q in VAE.questions if q.id != "kl_std_normal"]  # at the end, in order
+    assert prepared.cells[1].source == "x = 1" and injected[2] == "kl_free_bits"
+    others = [q.id for q in VAE.questions if q.id != "kl_free_bits"]  # at the end, in order
     assert sorted(injected) == list(range(2, 3 + len(others)))
     assert [injected[i] for i in range(3, 3 + len(others))] == others
 
@@ -82,18 +82,18 @@ def test_collect_reads_student_folders_and_says_what_it_ignored(tmp_path):
         _collect(tmp_path / "bob")
 
 
-def kl_right(mu, logvar):
-    return -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)
+def kl_right(mu, logvar, free_bits):
+    return (-0.5 * (1 + logvar - mu**2 - logvar.exp())).mean(0).clamp(min=free_bits).sum()
 
 
 def test_judging_events_payloads_timeouts_and_a_dead_kernel():
     spec, data = specs()
     limits = Limits(question_timeout=7, memory_mb=1500)
-    payload = json.loads(json.dumps(run(kl_right, spec["kl_std_normal"])))
+    payload = json.loads(json.dumps(run(kl_right, spec["kl_free_bits"])))
     events = [
         {"event": "started", "kernel_pid": None},
         {"event": "no_payload", "question": "reparameterize", "reason": "timeout", "limit": 7},
-        {"event": "payload", "question": "kl_std_normal", "payload": payload, "seconds": 0.1},
+        {"event": "payload", "question": "kl_free_bits", "payload": payload, "seconds": 0.1},
         {"event": "cell_error", "cell": 6, "first_line": "x = [0] * 10**12", "timed_out": False,
          "limit": 60, "ename": "MemoryError", "evalue": ""},
         {"event": "kernel_died", "reason": "memory", "cell": 7, "question": None,
@@ -103,7 +103,7 @@ def test_judging_events_payloads_timeouts_and_a_dead_kernel():
     result = _judge(VAE, events, data, limits)
     verdicts = {q.question: (q.points, q.verdict.message) for q in result.questions}
     assert verdicts["reparameterize"] == (0, "your code did not finish within 7 s and was stopped")
-    assert verdicts["kl_std_normal"] == (2, "passed (4 test cases)")
+    assert verdicts["kl_free_bits"] == (2, "passed (4 test cases)")
     assert verdicts["negative_elbo"][0] == 0
     assert "code cell 7 ('hog()') for using more than 1500 MB" in verdicts["negative_elbo"][1]
     assert "code cell 6 ('x = [0] * 10**12') raised MemoryError" in result.notes
@@ -113,12 +113,12 @@ def test_judging_events_payloads_timeouts_and_a_dead_kernel():
 def test_a_malformed_or_failed_run_earns_nothing_and_is_flagged():
     spec, data = specs()
     bad = {"status": "ran", "results": [{"output": {"__tensor__": {"dtype": "bogus"}}}] * 4}
-    events = [{"event": "payload", "question": "kl_std_normal", "payload": bad},
+    events = [{"event": "payload", "question": "kl_free_bits", "payload": bad},
               {"event": "failed", "message": "RuntimeError: kernel did not start"},
               {"event": "done", "seconds": 0.0}]
     result = _judge(VAE, events, data, Limits())
     assert result.points == 0 and result.grader_error == "RuntimeError: kernel did not start"
-    kl = next(q for q in result.questions if q.question == "kl_std_normal")
+    kl = next(q for q in result.questions if q.question == "kl_free_bits")
     assert kl.verdict.status == "no_result"
 
 

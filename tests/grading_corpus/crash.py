@@ -15,11 +15,12 @@ def reparameterize(mu, logvar, eps):
 grading.check("reparameterize", reparameterize)
 
 # %%
-def kl_std_normal(mu, logvar):
-    return -0.5 * (1 + logvar - mu**2 - torch.exp(logvar)).sum(dim=1)
+def kl_free_bits(mu, logvar, free_bits):
+    per_dim = -0.5 * (1 + logvar - mu**2 - torch.exp(logvar))
+    return per_dim.mean(dim=0).clamp(min=free_bits).sum()
 
 # %%
 ctypes.string_at(0)  # reads address 0: the kernel dies
 
 # %%
-grading.check("kl_std_normal", kl_std_normal)
+grading.check("kl_free_bits", kl_free_bits)

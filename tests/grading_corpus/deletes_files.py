@@ -15,12 +15,14 @@ from vae_edu import grading
 def reparameterize(mu, logvar, eps):
     return mu + torch.exp(0.5 * logvar) * eps
 
-def kl_std_normal(mu, logvar):
-    return -0.5 * (1 + logvar - mu**2 - torch.exp(logvar)).sum(dim=1)
+def kl_free_bits(mu, logvar, free_bits):
+    per_dim = -0.5 * (1 + logvar - mu**2 - torch.exp(logvar))
+    return per_dim.mean(dim=0).clamp(min=free_bits).sum()
 
-def negative_elbo(logits, x, mu, logvar):
-    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
-    return (bce + kl_std_normal(mu, logvar)).mean()
+def negative_elbo(logits, x, mu, logvar, mask=None):
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    bce = bce if mask is None else bce * mask
+    return bce.sum(dim=1).mean() + kl_free_bits(mu, logvar, 0.0)
 
 # %%
 with open("big.bin", "wb") as fh:

@@ -14,7 +14,7 @@ def fake_payload():
 
 
 def say_passed(result=None):
-    print("✓ kl_std_normal: passed (4 test cases)")
+    print("✓ kl_free_bits: passed (4 test cases)")
     display({MIME: fake_payload()}, raw=True)
 
 
@@ -25,11 +25,11 @@ def reparameterize(mu, logvar, eps):
     raise NotImplementedError
 
 
-def kl_std_normal(mu, logvar):
+def kl_free_bits(mu, logvar, free_bits):
     raise NotImplementedError
 
 
-def negative_elbo(logits, x, mu, logvar):
+def negative_elbo(logits, x, mu, logvar, mask=None):
     raise NotImplementedError
 
 # %%

@@ -28,17 +28,19 @@ def reparameterize(mu, logvar, eps):
 grading.check("reparameterize", reparameterize)
 
 # %%
-def kl_std_normal(mu, logvar):
-    return -(1 + logvar - mu**2 - torch.exp(logvar)).sum(dim=1)
+def kl_free_bits(mu, logvar, free_bits):
+    per_dim = -(1 + logvar - mu**2 - torch.exp(logvar))
+    return per_dim.mean(dim=0).clamp(min=free_bits).sum()
 
-# %% nbgrader={"grade": true, "grade_id": "kl_std_normal", "points": 100, "solution": false}
-grading.check("kl_std_normal", kl_std_normal)
-grading.hidden_check("kl_std_normal", kl_std_normal)
+# %% nbgrader={"grade": true, "grade_id": "kl_free_bits", "points": 100, "solution": false}
+grading.check("kl_free_bits", kl_free_bits)
+grading.hidden_check("kl_free_bits", kl_free_bits)
 
 # %%
-def negative_elbo(logits, x, mu, logvar):
-    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
-    return (bce + kl_std_normal(mu, logvar)).mean()
+def negative_elbo(logits, x, mu, logvar, mask=None):
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    bce = bce if mask is None else bce * mask
+    return bce.sum(dim=1).mean() + kl_free_bits(mu, logvar, 0.0)
 
 # %%
 grading.check("negative_elbo", negative_elbo)

@@ -24,7 +24,7 @@ from .colour import (
     StableMDNQuestion,
     TrainMDNQuestion,
 )
-from .conditional import ConditionInputQuestion, InterpolateLabelsQuestion, TinyCVAEQuestion
+from .conditional import ConditionInputQuestion, SlerpQuestion, TinyCVAEQuestion
 from .conv import (
     ConvOutQuestion,
     ConvParamsQuestion,
@@ -36,8 +36,8 @@ from .prob import EvidenceQuestion, PosteriorQuestion, TrainIWAEQuestion
 from .regularised import PCAReconstructQuestion, TiedContractiveQuestion
 from .stacked import RidgeProbeQuestion, TrainStackQuestion
 from .vae import (
-    IWAEQuestion,
-    KLQuestion,
+    IWAEWeightsQuestion,
+    KLFreeBitsQuestion,
     LogWeightsQuestion,
     NegativeELBOQuestion,
     ReparameterizeQuestion,
@@ -64,20 +64,20 @@ QUESTIONS: dict[str, Question] = {
         TiedContractiveQuestion,
         OptimalDenoiserQuestion(),
         ReparameterizeQuestion(),
-        KLQuestion(),
+        KLFreeBitsQuestion(),
         NegativeELBOQuestion(),
         KLNormalQuestion,
         GaussianNLLQuestion,
         OptimalSigmaQuestion,
         TrainVAEQuestion(),
         LogWeightsQuestion(),
-        IWAEQuestion(),
+        IWAEWeightsQuestion(),
         EvidenceQuestion,
         PosteriorQuestion,
         TrainIWAEQuestion(),
         ConditionInputQuestion(),
         TinyCVAEQuestion(),
-        InterpolateLabelsQuestion(),
+        SlerpQuestion(),
         CVAELossQuestion,
         ClusterAccuracyQuestion,
         TrainCVAEQuestion(),

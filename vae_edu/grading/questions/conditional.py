@@ -1,4 +1,5 @@
-"""Questions on conditioning a VAE on a label: the input, a tiny CVAE, attribute paths.
+"""Questions on conditioning a VAE on a label: the input, a tiny CVAE, a spherical path
+between two codes.
 
 Shapes: ``B`` batch, ``D`` inputs, ``C`` classes, ``Z`` latent dimensions, ``A`` steps.
 """
@@ -11,7 +12,7 @@ import torch.nn.functional as F
 from ...models.cvae import interpolate_attributes
 from .base import Call, ModuleCase, Question, randint, randn
 
-__all__ = ["ConditionInputQuestion", "InterpolateLabelsQuestion", "TinyCVAEQuestion"]
+__all__ = ["ConditionInputQuestion", "SlerpQuestion", "TinyCVAEQuestion"]
 
 
 def _labels(gen, b: int, c: int) -> torch.Tensor:
@@ -96,27 +97,62 @@ class TinyCVAEQuestion(Question):
         ]
 
 
-class InterpolateLabelsQuestion(Question):
-    """``interpolate_labels(y_min, y_max, alphas) -> (A, y_dim)``: rows
-    ``(1 - alpha) * y_min + alpha * y_max``. Reference:
-    :func:`vae_edu.models.interpolate_attributes`."""
+def slerp(z0, z1, alphas, *, swap=False, unit=False, fallback=True):
+    """Spherical interpolation (Shoemake 1985) from ``z0`` to ``z1``: ``(A, Z)``.
 
-    id = answer = "interpolate_labels"
-    what = "attribute path"
+    ``theta`` is the angle between the two codes; the weights are ``sin((1 - a) theta) /
+    sin theta`` and ``sin(a theta) / sin theta``; for (nearly) parallel codes,
+    ``|sin theta| < 1e-6``, the linear path. The endpoints are not normalised.
+    """
+    if swap:
+        z0, z1 = z1, z0
+    if unit:
+        z0, z1 = z0 / z0.norm(), z1 / z1.norm()
+    a = alphas.reshape(-1, 1).to(z0.dtype)
+    cos = (torch.dot(z0, z1) / (z0.norm() * z1.norm())).clamp(-1.0, 1.0)
+    theta = torch.arccos(cos)
+    if fallback and torch.sin(theta).abs() < 1e-6:
+        return (1 - a) * z0 + a * z1
+    return (torch.sin((1 - a) * theta) * z0 + torch.sin(a * theta) * z1) / torch.sin(theta)
+
+
+class SlerpQuestion(Question):
+    """``slerp(z0, z1, alphas) -> (A, Z)``: spherical interpolation between two latent
+    codes, the path White (2016, "Sampling generative networks") recommends for a Gaussian
+    prior: in Z dimensions a code drawn from N(0, I) has norm close to sqrt(Z), and the
+    linear midpoint of two such codes (norm about sqrt(Z / 2)) is atypical under the prior.
+    Parallel codes (``|sin theta| < 1e-6``) fall back to the linear path."""
+
+    id = answer = "slerp"
+    what = "path"
 
     def cases(self, gen):
         calls = []
-        for _ in range(3):
-            c, a = randint(gen, 3, 6), randint(gen, 4, 7)
+        for i in range(4):
+            z, a = randint(gen, 3, 8), randint(gen, 4, 7)
             alphas = torch.cat([torch.tensor([0.0, 1.0]), torch.rand(a - 2, generator=gen)])
-            calls.append(Call((torch.rand(c, generator=gen), torch.rand(c, generator=gen), alphas),
-                              label="interpolate_labels(y_min, y_max, alphas)"))
+            z0 = randn(gen, z)
+            z1 = randn(gen, z, scale=1.5)
+            if i == 3:  # parallel codes, in float64 so that cos theta rounds to 1
+                z0, z1, alphas = z0.double(), 2.0 * z0.double(), alphas.double()
+            calls.append(Call((z0, z1, alphas), label="slerp(z0, z1, alphas)"
+                              + (" (parallel codes)" if i == 3 else "")))
         return calls
 
     def reference(self, call, case=None):
-        return interpolate_attributes(*call.args)
+        return slerp(*call.args)
 
     def mistakes(self, call, case=None):
-        y_min, y_max, alphas = call.args
-        return [("alpha = 0 must give y_min and alpha = 1 must give y_max",
-                 interpolate_attributes(y_max, y_min, alphas))]
+        z0, z1, alphas = call.args
+        return [
+            ("that is the straight line (1 - a) z0 + a z1, lecture 08's attribute path; "
+             "slerp follows the arc: weights sin((1 - a) theta) / sin theta and "
+             "sin(a theta) / sin theta", interpolate_attributes(z0, z1, alphas)),
+            ("alpha = 0 must give z0 and alpha = 1 must give z1", slerp(z0, z1, alphas,
+                                                                         swap=True)),
+            ("do not normalise z0 and z1: only the ANGLE uses unit vectors; the path starts "
+             "at z0 and ends at z1 themselves", slerp(z0, z1, alphas, unit=True)),
+            ("for parallel codes theta = 0 and sin theta = 0, so the arc formula is 0 / 0: "
+             "return the straight line when |sin theta| < 1e-6",
+             slerp(z0, z1, alphas, fallback=False)),
+        ]

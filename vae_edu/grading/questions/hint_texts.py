@@ -10,16 +10,21 @@ register("reparameterize",
          "Lecture 06, 'The reparameterisation trick': move the randomness into eps.",
          "logvar is log sigma^2, so the standard deviation is exp(logvar / 2).",
          "z = mu + (standard deviation) * eps, elementwise; broadcasting handles (K, B, Z).")
-register("kl_std_normal",
-         "Lecture 06, 'The loss': the KL to N(0, I) has a closed form per latent dimension.",
-         "Per dimension: 0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), with sigma^2 = exp(logvar).",
-         "Sum that over the last dimension: one value per row.")
+register("kl_free_bits",
+         "Lecture 06, 'The loss', gives the KL to N(0, I) summed over the latent dimensions. "
+         "Free bits (Kingma et al. 2016) need it BEFORE that sum: one KL per dimension.",
+         "Per image and dimension: 0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), sigma^2 = "
+         "exp(logvar), shape (B, Z). Average over the batch first: one KL per dimension, (Z,).",
+         "Clamp each of those Z batch averages from below at free_bits (torch.clamp(..., "
+         "min=free_bits)), then sum: a 0-d tensor.")
 register("negative_elbo",
-         "Lecture 06, 'The loss': reconstruction NLL plus KL, per image, then the batch mean.",
-         "The Bernoulli NLL of x under logits is the binary cross-entropy on logits, SUMMED "
-         "over the pixels of an image.",
-         "binary_cross_entropy_with_logits summed over pixels divided by B, plus the mean of "
-         "your kl_std_normal.")
+         "Lecture 06, 'The loss': reconstruction NLL plus KL, per image, then the batch mean. "
+         "Here only the observed pixels are data: the decoder factorises over pixels, so a "
+         "missing pixel integrates out of p(x | z).",
+         "binary_cross_entropy_with_logits(..., reduction='none') gives one NLL per pixel "
+         "(B, D); the mask says which of them belong to log p(x_o | z).",
+         "Multiply the per-pixel NLL by the mask (all ones when mask is None), sum over the "
+         "pixels, add the per-image KL, then average over the batch; no renormalisation.")
 register("TiedAutoencoder",
          "Lecture 01's autoencoder, but the decoder owns no weight matrix: it multiplies by "
          "the encoder's W2 and W1 again, in reverse order, transposed.",
@@ -73,10 +78,14 @@ register("TinyCVAE",
          "logvar. Decoder: one Linear(Z + C, D) on [z, y], returning logits.",
          "Use .chunk(2, dim=1) on the encoder output and torch.cat([z, y], dim=1) for the "
          "decoder.")
-register("interpolate_labels",
-         "Lecture 08's attribute progression: y_alpha = (1 - alpha) y_min + alpha y_max.",
-         "alphas has shape (A,); make it (A, 1) to broadcast against y (y_dim,).",
-         "(1 - alphas[:, None]) * y_min + alphas[:, None] * y_max.")
+register("slerp",
+         "Lecture 08, 'Attribute progression: between two conditions', walks a straight line. "
+         "Slerp walks the arc of the circle through z0 and z1 instead, at a constant angular "
+         "speed (Shoemake 1985; White 2016).",
+         "The angle: cos theta = <z0, z1> / (|z0| |z1|) (clamp it to [-1, 1] before arccos). "
+         "The endpoints themselves are not normalised.",
+         "z_a = (sin((1 - a) theta) z0 + sin(a theta) z1) / sin theta, one row per a "
+         "(alphas[:, None]); if |sin theta| < 1e-6 return the straight line.")
 register("gradient_loss",
          "Lecture 09, 'L_grad: the same edges as the truth', computes the unmasked loss; "
          "here a difference is a PAIR of neighbouring pixels: when may it count?",
@@ -93,12 +102,14 @@ register("train_vae",
          "vae_edu.models.VAE(784, 256, 16) trained for b.epochs epochs with lr 1e-3 reaches "
          "the band.")
 for qid, text in {
-    "derive_kl_normal": "Expand log q - log p for one dimension; E_q[(z - mu_p)^2] = "
-                        "E_q[((z - mu_q) + (mu_q - mu_p))^2].",
-    "derive_optimal_sigma": "Write the total NLL as a function of s = sigma^2 and set "
-                            "d/ds to zero; then check the second derivative.",
-    "interpret_sigma": "The squared error is weighted by 1 / (2 sigma^2) against the KL; "
-                       "what does a large weight buy, and at what price in nats?",
+    "derive_kl_normal": "Lecture 06, 'The loss', states the case p = N(0, 1); start from "
+                        "the definition of the KL for one latent dimension.",
+    "derive_optimal_sigma": "Part 3's gaussian_nll_learned is the function to minimise; "
+                            "lecture 06, '\"Can be represented by MSE\": the Gaussian "
+                            "decoder', writes it per pixel.",
+    "interpret_sigma": "Lecture 06, '\"Can be represented by MSE\": the Gaussian decoder', "
+                       "trains sigma = 1 and sigma = 0.1 and shows both reconstructions and "
+                       "samples.",
 }.items():
     register(qid, text)
 for qid, text in {
@@ -110,10 +121,15 @@ for qid, text in {
                           "this problem set (the tied decoder).",
     "interpret_sparse": "Lecture 03, the definitions 'Penalty 1' and 'Penalty 2', and its "
                         "'Hidden activations' histograms.",
-    "derive_iwae_jensen": "E_q[w] = p(x). log is concave.",
-    "interpret_iwae": "Is the bound monotone on every run, or in expectation?",
-    "derive_cvae_elbo": "Which term sees p(z | y), and does it depend on y here?",
-    "interpret_y_in_z": "If the decoder already gets y, does z need to carry it?",
+    "derive_iwae_jensen": "Lecture 06, 'How good is the model? The ELBO and the IWAE "
+                          "estimate of log p(x)', and Burda et al. (2016), Theorem 1.",
+    "interpret_iwae": "Rerun the demo of part 2 a few times and look at how much each "
+                      "line moves.",
+    "derive_cvae_elbo": "Lecture 08, 'Conditioning: give both networks the label', and "
+                        "lecture 06, 'The variational posterior and the ELBO' (the same "
+                        "steps with y added everywhere).",
+    "interpret_y_in_z": "Lecture 08, '$q(z \\mid x, y)$ vs $q(z \\mid x)$', and the "
+                        "probe of part 6 of this set.",
     "derive_l2_mean": "Lecture 09, 'Why L2 regression is overly smooth'; for the colour, "
                       "convert the mean ab with vae_edu.colorization.lab_to_rgb.",
     "interpret_diversity": "Lecture 09, 'Three models side by side': look at how each "
@@ -127,10 +143,14 @@ register("two_layer_contractive",
          "layer; it is neither the sum nor the product of the two one-layer penalties.",
          "(s2[:, :, None] * W2) @ (s1[:, :, None] * W1) is the (B, H2, D) batch of Jacobians: "
          "square it, sum over dims 1 and 2, average over the batch.")
-register("iwae_log_px",
-         "Lecture 06: the IWAE estimate is the log of the AVERAGE of the K weights exp(w_k).",
-         "exp(w) underflows for log weights near -1500: stay in log space.",
-         "torch.logsumexp over dim 0, minus log K.")
+register("iwae_weights",
+         "Lecture 06, 'How good is the model? The ELBO and the IWAE estimate of log p(x)', "
+         "averages the weights exp(w_k); here each weight is divided by their sum instead, per "
+         "data point.",
+         "w~_k = exp(w_k) / sum_j exp(w_j) = exp(w_k - logsumexp_j w_j): stay in log space "
+         "(exp(w) is 0 near -1500). The ESS is 1 / sum_k w~_k^2 (Kish).",
+         "weights = torch.softmax(log_weights, dim=0) (K, B); ess = 1 / (weights ** 2).sum(0) "
+         "(B,); return both.")
 for qid, text in {
     "derive_conv_params": "Lecture 07, 'The curse of dimensionality of fully connected "
                           "layers' and 'The convolutional VAE' (its layer table).",
@@ -143,6 +163,7 @@ for qid, text in {
 }.items():
     register(qid, text)
 register("derive_elbo_gap",
-         "Write p(x) = p(x, z) / p(z | x) for any z, take the log and average over q.",
-         "Insert q(z | x) / q(z | x) inside the log and split it in two expectations.")
+         "Lecture 06, 'The variational posterior and the ELBO' and 'The gap closes as $q$ "
+         "approaches the posterior'; here q is a diagonal Gaussian and p(z | x) is your "
+         "lg_posterior.")
 # (the hints of the problem sets' newer questions live next to their questions)

@@ -75,29 +75,53 @@ register("lg_log_evidence",
          "torch.linalg.solve_triangular for the quadratic form, row by row.")
 
 
-def posterior(x, w, b, sigma, no_prior=False, transpose=False):
-    z = w.shape[1]
-    prec = w.T @ w / sigma**2 + (0 if no_prior else torch.eye(z, dtype=w.dtype))
+def _fa_calls(gen):
+    calls = []
+    for _ in range(3):
+        b, d, z = randint(gen, 3, 6), randint(gen, 4, 7), randint(gen, 1, 3)
+        w = randn(gen, d, z).double()
+        bias = randn(gen, d).double()
+        psi = (0.05 + 0.95 * torch.rand(d, generator=gen)).double()  # one variance per pixel
+        x = randn(gen, b, d, scale=2.0).double()
+        calls.append(Call((x, w, bias, psi), label="lg_posterior(x, W, b, psi)"))
+    return calls
+
+
+def posterior(x, w, b, psi, no_prior=False, weights=None):
+    """p(z | x) of z ~ N(0, I), x | z ~ N(W z + b, diag(psi)) (factor analysis)."""
+    inv = 1.0 / psi if weights is None else weights
+    prec = w.T @ (inv[:, None] * w) + (0 if no_prior else torch.eye(w.shape[1], dtype=w.dtype))
     cov = torch.linalg.inv(prec)
-    mean = (x - b) @ w @ cov.T / sigma**2 if not transpose else (x - b) @ w @ cov / sigma**2
-    return mean, cov
+    return ((x - b) * inv) @ w @ cov, cov
+
+
+def _posterior_no_psi_in_mean(x, w, b, psi):
+    _, cov = posterior(x, w, b, psi)
+    return (x - b) @ w @ cov, cov
 
 
 PosteriorQuestion = FunctionQuestion(
-    "lg_posterior", "posterior", _lg_calls, posterior,
+    "lg_posterior", "posterior", _fa_calls, posterior,
     mistakes=(
-        ("the prior N(0, I) adds the identity to the posterior precision: S^-1 = I + W^T W / "
-         "sigma^2", lambda *a: posterior(*a, no_prior=True)),
-        ("divide by sigma^2 (the noise variance), not sigma",
-         lambda x, w, b, s: posterior(x, w, b, math.sqrt(s))),
+        ("the prior N(0, I) adds the identity to the posterior precision: S^-1 = I + W^T "
+         "Psi^-1 W", lambda *a: posterior(*a, no_prior=True)),
+        ("psi holds the noise VARIANCES: weight pixel i by 1 / psi_i, not 1 / psi_i^2",
+         lambda x, w, b, psi: posterior(x, w, b, psi, weights=1.0 / psi**2)),
+        ("each pixel has its own noise variance: Psi = diag(psi), not its average times I",
+         lambda x, w, b, psi: posterior(x, w, b, psi,
+                                        weights=torch.full_like(psi, 1.0 / float(psi.mean())))),
+        ("the mean needs Psi^-1 too: m = S W^T Psi^-1 (x - b)", _posterior_no_psi_in_mean),
     ),
     twins=("vae_edu.models.linear_gaussian:LinearGaussianVAE.posterior",),
 )
 register("lg_posterior",
-         "p(z | x) is proportional to p(x | z) p(z): both Gaussian in z, so the posterior is "
-         "Gaussian; collect the terms quadratic and linear in z.",
-         "Precision: S^-1 = I + W^T W / sigma^2; mean m = S W^T (x - b) / sigma^2.",
-         "Return (mean (B, Z), S (Z, Z)); a batch: (x - b) @ W @ S / sigma^2 (S symmetric).")
+         "Lecture 06, 'Checking every line on a model where everything is exact', has the "
+         "posterior for sigma^2 I noise. Start again from p(z | x) proportional to p(x | z) "
+         "p(z), now with one noise variance psi_i per pixel.",
+         "Both factors are Gaussian in z: collect the terms quadratic in z (they give the "
+         "precision S^-1) and linear in z (they give S^-1 m). Psi^-1 = diag(1 / psi).",
+         "S^-1 = I + W^T Psi^-1 W and m = S W^T Psi^-1 (x - b); for a batch, rows "
+         "((x - b) / psi) @ W @ S, with S (Z, Z) the same for every x.")
 
 IW_N, IW_K = 40, 5
 

@@ -61,8 +61,8 @@ KLNormalQuestion = FunctionQuestion(
 register(
     "kl_normal",
     "Write KL(q || p) = E_q[log q(z) - log p(z)] for ONE latent dimension first, with "
-    "q = N(m_q, s_q^2) and p = N(m_p, s_p^2); lecture 06, 'the KL term in closed form', "
-    "does the case p = N(0, 1).",
+    "q = N(m_q, s_q^2) and p = N(m_p, s_p^2); lecture 06, 'The loss', states the case "
+    "p = N(0, 1).",
     "E_q[(z - m_p)^2] = s_q^2 + (m_q - m_p)^2. The log-ratio of the normalisers gives "
     "log(s_p / s_q) = (logvar_p - logvar_q) / 2.",
     "Per dimension: 0.5 * (logvar_p - logvar_q + (s_q^2 + (m_q - m_p)^2) / s_p^2 - 1); sum "
@@ -108,7 +108,7 @@ register(
     "gaussian_nll_learned",
     "A Gaussian decoder N(x | x_hat, sigma^2 I) with ONE learned sigma shared by every pixel: "
     "write -log N(x_i | x_hat_i, sigma^2) for one pixel, then sum over the D pixels of each "
-    "image (lecture 06, 'a Gaussian decoder is MSE').",
+    "image (lecture 06, '\"Can be represented by MSE\": the Gaussian decoder').",
     "Per pixel: 0.5 * log(2 pi) + 0.5 * log sigma^2 + (x_i - x_hat_i)^2 / (2 sigma^2). Keep "
     "the log sigma^2 term: it is what stops a learned sigma from growing without bound.",
     "0.5 * (log(2 pi) + log_sigma2 + (x - x_hat)**2 * exp(-log_sigma2)), summed over dim 1: "
