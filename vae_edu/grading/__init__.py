@@ -3,8 +3,8 @@
 In a notebook::
 
     from vae_edu import grading
-    grading.check("kl_std_normal", kl_std_normal)   # prints one line: passed, or a hint
-    grading.hint("kl_std_normal")                    # the next level of hints, on demand
+    grading.check("kl_free_bits", kl_free_bits)     # prints one line: passed, or a hint
+    grading.hint("kl_free_bits")                     # the next level of hints, on demand
 
 For instructors (see ``course/grading.md``)::
 

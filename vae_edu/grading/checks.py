@@ -1,11 +1,11 @@
-"""Immediate feedback in an exercise notebook: ``grading.check("kl_std_normal", kl_std_normal)``.
+"""Immediate feedback in an exercise notebook: ``grading.check("kl_normal", kl_normal)``.
 
 A check calls the student's function (or class) on fixed-seed inputs, compares with the
 library's reference within a tolerance, and prints ONE line:
 
-    ✓ kl_std_normal: passed (4 test cases)
-    ✗ kl_std_normal: your KL is off by a factor 2: did you drop the 1/2 in front of the sum?
-    … kl_std_normal: not implemented yet: replace the `raise NotImplementedError(...)` ...
+    ✓ kl_normal: passed (4 test cases)
+    ✗ kl_normal: your KL is off by a factor 2: the Gaussian KL has a 1/2 in front
+    … kl_normal: not implemented yet: replace the `raise NotImplementedError(...)` ...
 
 It never raises for a wrong or unfinished answer, so a student sees a hint, not a
 traceback. :func:`hidden_check` is the same on other fixed inputs and raises an
@@ -32,7 +32,7 @@ def evaluate(question: str, answer, *, seed: str | int = VISIBLE_SEED) -> Verdic
     """Judge ``answer`` on the inputs of ``question`` drawn with ``seed``; no printing.
 
     Args:
-        question: a question id, e.g. ``"kl_std_normal"``.
+        question: a question id, e.g. ``"kl_normal"``.
         answer: the student's function or class (the object, not its name).
         seed: run seed of the inputs (``"visible"`` for :func:`check`).
 

@@ -65,7 +65,7 @@ class Verdict:
         return self.status == "passed"
 
     def line(self, question: str) -> str:
-        """``✓ kl_std_normal: passed (4 test cases)``: what a check prints."""
+        """``✓ kl_normal: passed (4 test cases)``: what a check prints."""
         return f"{_SYMBOLS.get(self.status, '✗')} {question}: {self.message}"
 
     def comparison(self) -> str:

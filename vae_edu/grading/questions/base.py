@@ -67,8 +67,8 @@ class Question:
     """One graded question. Subclasses set the attributes and implement the methods.
 
     Attributes:
-        id: the question's id, also the ``grade_id`` of its test cell, e.g. ``"kl_std_normal"``.
-        answer: the name the student's notebook defines, e.g. ``"kl_std_normal"``.
+        id: the question's id, also the ``grade_id`` of its test cell, e.g. ``"kl_normal"``.
+        answer: the name the student's notebook defines, e.g. ``"kl_normal"``.
         kind: ``"function"`` or ``"class"``.
         what: what the result is called in hints, e.g. ``"KL"``.
         twins: the library's own versions of what the question asks for, as
