@@ -28,6 +28,7 @@ from vae_edu.grading.notebook import (
     read_solution,
 )
 from vae_edu.grading.questions import QUESTIONS
+from vae_edu.grading.questions.vae_nn import HELD_OUT
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -196,11 +197,107 @@ def test_a_wrong_answer_reports_what_was_measured_against_what_was_expected():
     assert verdict.comparison().startswith("measured max relative error")
 
 
-def test_the_band_threshold_is_the_worst_run_plus_a_margin():
-    assert bands.threshold([100.0, 102.0, 101.0], "below") == pytest.approx(107.1)
-    assert bands.threshold([0.90, 0.92], "above") == pytest.approx(0.90 - 0.045)
+def test_the_band_threshold_is_the_worst_draw_plus_noise_spread_or_a_tenth_of_the_gap():
+    runs = [[100.0, 101.0], [102.0, 103.0]]  # two seeds, two draws each
+    # worst 103; SD over draws 0.7071 per run; means 100.5 and 102.5: margin 1.414 + 2
+    assert bands.threshold(runs, "below") == pytest.approx(103 + 2 * 0.5**0.5 + 2)
+    assert bands.threshold(runs, "below", resolution=0.1) == pytest.approx(106.4)  # floor
+    # a baseline at 200: a tenth of the gap (98.5) is the larger margin
+    assert bands.threshold(runs, "below", 200.0, 0.1) == pytest.approx(112.8)
+    # a baseline the reference does not beat (smoke) adds nothing
+    assert bands.threshold(runs, "below", 90.0) == pytest.approx(103 + 2 * 0.5**0.5 + 2)
+    above = bands.threshold([[0.90, 0.92]], "above", resolution=0.001)
+    assert above == pytest.approx(0.872)  # 0.90 - 2 x 0.01414, rounded up (strict)
     with pytest.raises(ValueError):
         bands.threshold([], "below")
+    with pytest.raises(ValueError):
+        bands.threshold([[]], "below")
+
+
+def test_a_band_discriminates_only_if_no_baseline_reaches_it_on_any_draw():
+    assert bands.discriminates(150.0, {"mean image": {"values": [199.0, 151.0]}}, "below")
+    assert not bands.discriminates(150.0, {"mean image": {"values": [199.0, 149.0]}}, "below")
+    assert not bands.discriminates(0.7, {"untrained": {"values": [0.69, 0.71]}}, "above")
+    # a baseline rejected by a requirement (a CVAE ignoring y) never passes
+    assert bands.discriminates(150.0, {"x": {"values": [1.0], "fails": "ignores y"}}, "below")
+
+
+def test_the_stored_bands_discriminate_and_beat_their_baselines():
+    data = bands.load_bands(ROOT / "solutions" / bands.BANDS_FILE)
+    train = [q for q in QUESTIONS.values() if getattr(q, "tier", "") == "train"]
+    assert {q.id for q in train} <= set(data)
+    for q in train:
+        for profile in ("smoke", "default"):
+            band = data[q.id][profile]
+            # default bands must separate a trained model from every baseline; a smoke
+            # band may not (CI budgets), and then says so in the feedback
+            assert band["discriminating"] or profile == "smoke", (q.id, profile)
+            assert band["discriminating"] == bands.discriminates(
+                band["threshold"], band["baselines"], q.direction), (q.id, profile)
+            assert len(band["draws"]) == len(band["seeds"]) >= 3
+            worst = (max if q.direction == "below" else min)(v for r in band["draws"] for v in r)
+            assert q.passes(worst, band), (q.id, profile)  # every reference draw passes
+
+
+def test_every_solution_states_the_band_bands_json_holds(tmp_path):
+    import shutil
+
+    data = json.loads((ROOT / "solutions" / bands.BANDS_FILE).read_text())
+    train = [q for q in QUESTIONS.values() if getattr(q, "tier", "") == "train"]
+    copy = tmp_path / "solutions"
+    shutil.copytree(ROOT / "solutions", copy)
+    stale = bands.restate(copy, data, train)
+    assert not stale, f"run `vae-edu exercises bands` (or bands.restate): {stale}"
+    for q in train:  # each states its threshold under both profiles, exactly
+        text = bands.describe(q, data["questions"][q.id])
+        for profile in ("smoke", "default"):
+            assert bands._fmt(data["questions"][q.id][profile]["threshold"], q.unit) in text
+
+
+def test_the_mean_image_baseline_is_measured_as_its_closed_form():
+    from vae_edu.grading.questions.train import MeanImageModel, mean_image
+    from vae_edu.losses import bernoulli_nll
+
+    q = QUESTIONS["train_vae"]
+    mean = mean_image(1000)
+    value = q.measure_model(MeanImageModel(mean, 16), "hidden")
+    x = q.draw("hidden").held["x"].double()
+    p = mean.double().clamp(1e-4, 1 - 1e-4)
+    expected = float(bernoulli_nll((p.log() - (-p).log1p()).expand_as(x), x).mean())
+    assert value == pytest.approx(expected, rel=1e-5)  # KL = 0: q(z|x) is the prior
+
+
+def test_a_cvae_that_ignores_its_label_fails_however_good_its_elbo():
+    q = QUESTIONS["train_cvae"]
+
+    class Blind(TinyVAE):
+        def encode(self, x, y):
+            return super().encode(x)
+
+        def decode(self, z, y):
+            return super().decode(z)
+
+    cases = q.draw("hidden")
+    from vae_edu.grading.harness import run
+
+    payload = run(Blind(), q.spec(cases))
+    verdict = q.judge(cases, [("smoke", {"threshold": 1e9, "values": [1.0]})], payload)
+    assert verdict.status == "wrong" and "does not use the label" in verdict.message
+
+
+def test_a_stack_whose_top_code_is_not_64_wide_is_not_measured():
+    q = QUESTIONS["train_stack"]
+
+    class Wide(torch.nn.Module):
+        def encode(self, x):
+            return torch.sigmoid(x[:, :100])
+
+    cases = q.draw("hidden")
+    from vae_edu.grading.harness import run
+
+    payload = run(Wide(), q.spec(cases))
+    verdict = q.judge(cases, [("smoke", {"threshold": 0.0, "values": [1.0]})], payload)
+    assert verdict.status == "wrong" and "(2000, 64)" in verdict.message
 
 
 class TinyVAE(torch.nn.Module):
@@ -251,7 +348,7 @@ def test_a_decoder_fed_other_codes_than_the_graders_is_not_measured():
     from vae_edu.grading.harness import run
 
     payload = run(TinyVAE(), q.spec(cases))
-    payload["results"][1]["made"] = encode(torch.zeros(200, 16))  # a forged record
+    payload["results"][1]["made"] = encode(torch.zeros(HELD_OUT, 16))  # a forged record
     verdict = q.judge(cases, [("smoke", {"threshold": 1e9, "values": [1.0]})], payload)
     assert verdict.status == "wrong" and "not called on the codes" in verdict.message
 

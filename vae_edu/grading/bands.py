@@ -17,21 +17,82 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["BANDS_FILE", "active", "load_bands", "regenerate", "threshold", "use"]
+__all__ = ["BANDS_FILE", "DRAWS", "active", "discriminates", "load_bands", "regenerate",
+           "threshold", "use"]
 
 BANDS_FILE = "bands.json"
 
 _active: dict = {"path": None, "profile": None}
 
 
-def threshold(values: list[float], direction: str) -> float:
-    """The value a student must reach: the worst reference run, moved by a margin of
-    ``max(2 x spread of the runs, 5% of |worst|)`` towards the easy side."""
-    if not values:
-        raise ValueError("a band needs at least one reference run")
-    worst = max(values) if direction == "below" else min(values)
-    margin = max(2 * (max(values) - min(values)), 0.05 * abs(worst))
-    return worst + margin if direction == "below" else worst - margin
+#: How many held-out draws each reference run and baseline is measured on.
+DRAWS = 8
+#: The band may sit at most this fraction of the way from the reference towards the best
+#: baseline (a margin in the units of the problem, not of an additive constant).
+GAP_FRACTION = 0.1
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _sd(values: list[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    m = _mean(values)
+    return math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+
+def threshold(runs: list[list[float]], direction: str, baseline: float | None = None,
+              resolution: float = 0.0, gap_fraction: float = GAP_FRACTION,
+              min_margin: float = 0.0) -> float:
+    """The value a student must reach.
+
+    Args:
+        runs: per reference run (training seed), its values on the held-out draws.
+        direction: ``"below"`` (lower is better) or ``"above"``.
+        baseline: the mean of the best baseline (e.g. an untrained model), if any.
+        resolution: the threshold is rounded to a multiple of this, towards the strict
+            side, so that the number a notebook prints is exactly the one applied.
+        gap_fraction: how far towards the baseline the band may sit (0: not at all, for a
+            measure whose baselines are off any useful scale, like the MDN's NLL).
+        min_margin: the least margin, in the units of the measure.
+
+    The worst value of any run on any draw, moved towards the easy side by
+    ``max(2 x SD over draws + spread of the run means, GAP_FRACTION x |baseline - mean of
+    the runs|)``: the draw-to-draw noise of the measure, the seed-to-seed spread of
+    training, and, where a baseline shows the scale of the problem, a tenth of the way
+    towards it (a student's different but sound architecture lands there).
+    """
+    if not runs or not all(runs):
+        raise ValueError("a band needs at least one reference run with one value")
+    flat = [v for run in runs for v in run]
+    worst = max(flat) if direction == "below" else min(flat)
+    means = [_mean(run) for run in runs]
+    noise = math.sqrt(_mean([_sd(run) ** 2 for run in runs]))
+    margin = max(2 * noise + (max(means) - min(means)), min_margin)
+    if baseline is not None and math.isfinite(baseline):
+        gap = baseline - _mean(means) if direction == "below" else _mean(means) - baseline
+        if gap > 0:
+            margin = max(margin, gap_fraction * gap)
+    value = worst + margin if direction == "below" else worst - margin
+    if resolution > 0:
+        steps = value / resolution
+        value = (math.floor(steps) if direction == "below" else math.ceil(steps)) * resolution
+        value = round(value, 6)
+    return value
+
+
+def discriminates(limit: float, baselines: dict, direction: str) -> bool:
+    """True when no baseline reaches ``limit`` on any of its draws (``baselines``: name ->
+    ``{"values": [...]}``)."""
+    for entry in baselines.values():
+        if "fails" in entry:  # rejected by a requirement, whatever its value
+            continue
+        best = min(entry["values"]) if direction == "below" else max(entry["values"])
+        if (best <= limit) if direction == "below" else (best >= limit):
+            return False
+    return True
 
 
 def use(path: str | os.PathLike | None, profile: str | None) -> None:
@@ -76,42 +137,149 @@ def active(question: str) -> tuple[str, dict | None]:
 
 
 def regenerate(path: str | os.PathLike, questions: list, profiles: list[str], seeds: list[int],
-               progress=print) -> dict:
+               progress=print, draws: int = DRAWS) -> dict:
     """Train the reference of every question in ``questions`` (train-and-report
     :class:`~vae_edu.grading.questions.train.TrainQuestion` objects) once per seed and
-    profile, measure it as the grader would, and write the bands to ``path`` atomically
-    (other questions and profiles already there are kept)."""
+    profile, measure it as the grader would on ``draws`` held-out draws, measure the
+    question's baselines on the same draws, and write the bands to ``path`` atomically
+    (other questions and profiles already there are kept).
+
+    A band that some baseline reaches on some draw is written with ``"discriminating":
+    false``: the grader says so in the feedback (``smoke`` budgets train too little to
+    beat a model that outputs the mean image). Under ``default`` and ``full`` such a band
+    is an error: train the reference longer, or change the question.
+    """
     path = Path(path)
     data = {"questions": {}}
     if path.is_file():
         data = json.loads(path.read_text(encoding="utf-8"))
-    data["note"] = ("made by `vae-edu exercises bands`: each value is one reference run "
-                    "(seed) measured on the grader's held-out data; threshold = worst run "
-                    "+ max(2 x spread, 5% of |worst|)")
+    data["note"] = ("made by `vae-edu exercises bands`: each reference run (training seed) "
+                    f"and each baseline is measured on {draws} held-out draws; threshold = "
+                    "worst value + max(2 x SD over draws + spread of the run means, "
+                    f"{GAP_FRACTION} x gap to the best baseline), rounded towards strict")
+    run_seeds = [f"bands-{d}" for d in range(draws)]
     for q in questions:
         for profile in profiles:
-            values, times = [], []
+            runs, times = [], []
             for seed in seeds:
                 start = time.perf_counter()
-                values.append(q.reference_value(profile, seed))
+                model = q.train_reference(profile, seed)
                 times.append(time.perf_counter() - start)
-                progress(f"{q.id} [{profile}] seed {seed}: {values[-1]:.4g} {q.unit} "
+                runs.append([q.measure_model(model, r) for r in run_seeds])
+                progress(f"{q.id} [{profile}] seed {seed}: mean {_mean(runs[-1]):.4g} "
+                         f"(draws {min(runs[-1]):.4g}..{max(runs[-1]):.4g}) {q.unit} "
                          f"({times[-1]:.1f} s)")
-            if not all(math.isfinite(v) for v in values):
-                raise ValueError(f"{q.id} [{profile}]: a reference run gave {values}")
+            if not all(math.isfinite(v) for run in runs for v in run):
+                raise ValueError(f"{q.id} [{profile}]: a reference run gave {runs}")
+            found = {}
+            for name, model in q.baselines(profile).items():
+                assessed = [q.assess(model, r) for r in run_seeds]
+                values = [v for v, _ in assessed]
+                entry = {"mean": round(_mean(values), 4),
+                         "values": [round(v, 4) for v in values]}
+                problems = sorted({p for _, p in assessed if p is not None})
+                if problems:  # fails a requirement on some draw: cannot pass there
+                    entry["fails"] = problems[0]
+                found[name] = entry
+                progress(f"{q.id} [{profile}] baseline {name}: mean {_mean(values):.4g}"
+                         + (f" (fails: {problems[0]})" if problems else ""))
+            scale = [e["mean"] for e in found.values() if "fails" not in e]
+            best = (min(scale) if q.direction == "below" else max(scale)) if scale else None
+            limit = threshold(runs, q.direction, best, q.resolution,
+                              getattr(q, "gap_fraction", GAP_FRACTION),
+                              getattr(q, "min_margin", 0.0))
+            ok = discriminates(limit, found, q.direction)
+            if not ok and profile != "smoke":
+                raise ValueError(
+                    f"{q.id} [{profile}]: the band {limit:g} is reached by a baseline "
+                    f"({found}); train the reference longer or change the question")
             data["questions"].setdefault(q.id, {})[profile] = {
-                "values": [round(v, 4) for v in values], "seeds": list(seeds),
-                "threshold": round(threshold(values, q.direction), 4),
-                "direction": q.direction, "unit": q.unit,
+                "values": [round(_mean(run), 4) for run in runs], "seeds": list(seeds),
+                "draws": [[round(v, 4) for v in run] for run in runs],
+                "threshold": limit, "direction": q.direction, "unit": q.unit,
+                "baselines": found, "discriminating": ok,
                 "seconds": round(max(times), 1),
             }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
+            json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
             fh.write("\n")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return data
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit == "":  # an accuracy
+        return f"{100 * value:.1f}%"
+    return f"{value:g}"
+
+
+def describe(q, entry: dict) -> str:
+    """The band paragraph a solution notebook states for question ``q``: ``entry`` is
+    ``{profile: band}`` from ``bands.json``. Written by :func:`restate`; a test checks
+    the notebooks against it."""
+    unit = f" {q.unit}" if q.unit else ""
+    word = "at most" if q.direction == "below" else "at least"
+    parts = []
+    for profile in ("default", "smoke", "full"):
+        band = entry.get(profile)
+        if band is None:
+            continue
+        means = sorted(band["values"])
+        runs = f"{_fmt(means[0], q.unit)}–{_fmt(means[-1], q.unit)}"
+        base = "; ".join(f"{name} {_fmt(b['mean'], q.unit)}"
+                         for name, b in band.get("baselines", {}).items() if "fails" not in b)
+        parts.append(f"under `{profile}` {word} **{_fmt(band['threshold'], q.unit)}**{unit} "
+                     f"(reference runs {runs} on average"
+                     + (f"; baselines: {base}" if base else "") + ")")
+    some = next(iter(entry.values()))
+    seeds = some["seeds"]
+    draws = len(some.get("draws", [[0]])[0])
+    text = (f"**Band** ({len(seeds)} reference runs of {q.reference_model}, seeds "
+            f"{seeds[0]}–{seeds[-1]}, each measured on {draws} held-out draws): "
+            + "; ".join(parts) + ". The check prints the band of the profile in force.")
+    if q.band_note:
+        text += " " + q.band_note
+    return text
+
+
+def band_paragraph(text: str) -> tuple[int, int] | None:
+    """``(start, end)`` of the paragraph of a markdown text that begins with **Band**."""
+    start = text.find("**Band**")
+    if start < 0:
+        return None
+    end = text.find("\n\n", start)
+    return start, (len(text) if end < 0 else end)
+
+
+def restate(solutions_dir: str | os.PathLike, data: dict, questions: list) -> list[Path]:
+    """Rewrite the band paragraph of every question in ``questions`` in the solution
+    notebook whose cell calls ``grading.check("<id>", ...)``; returns the files changed."""
+    import nbformat
+
+    changed = []
+    for path in sorted(Path(solutions_dir).glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        dirty = False
+        for q in questions:
+            if not any(c.cell_type == "code" and f'grading.check("{q.id}"' in c.source
+                       for c in nb.cells):
+                continue
+            cells = [c for c in nb.cells if c.cell_type == "markdown"
+                     and band_paragraph(c.source) is not None]
+            if len(cells) != 1:
+                raise ValueError(f"{path.name}: {len(cells)} **Band** paragraphs for {q.id}; "
+                                 "keep exactly one")
+            start, end = band_paragraph(cells[0].source)
+            new = describe(q, data["questions"][q.id])
+            if cells[0].source[start:end] != new:
+                cells[0].source = cells[0].source[:start] + new + cells[0].source[end:]
+                dirty = True
+        if dirty:
+            nbformat.write(nb, path)
+            changed.append(path)
+    return changed

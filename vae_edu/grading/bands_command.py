@@ -3,8 +3,10 @@
 For every train-and-report question graded in ``solutions/`` (or those named with
 ``--only``), each profile in ``--profiles`` and each seed in ``--seeds``, the reference
 solution is trained with the library under that profile's budget and measured exactly as
-the grader measures a student (:meth:`TrainQuestion.reference_value`); the values and
-the threshold go to ``solutions/bands.json`` (see :mod:`vae_edu.grading.bands`).
+the grader measures a student (:meth:`TrainQuestion.assess`), with the question's
+baselines; the values and the threshold go to ``solutions/bands.json`` (see
+:mod:`vae_edu.grading.bands`), and the **Band** paragraph of each solution notebook is
+rewritten to state them (then run ``vae-edu exercises`` to pass them on).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 
 
 def cmd_bands(args: argparse.Namespace) -> int:
-    from .bands import BANDS_FILE, regenerate
+    from .bands import BANDS_FILE, regenerate, restate
     from .exercises import find_course_dir
     from .notebook import read_solution
     from .questions import QUESTIONS
@@ -35,8 +37,15 @@ def cmd_bands(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         train = list(args.only)
-    regenerate(solutions / BANDS_FILE, [QUESTIONS[q] for q in train], args.profiles,
-               args.seeds)
+    try:
+        data = regenerate(solutions / BANDS_FILE, [QUESTIONS[q] for q in train],
+                          args.profiles, args.seeds)
+    except ValueError as err:  # a band a baseline reaches: nothing is written
+        print(f"vae-edu exercises bands: {err}", file=sys.stderr)
+        return 1
     print(f"wrote the bands of {len(train)} question(s) x {len(args.profiles)} profile(s) x "
           f"{len(args.seeds)} seed(s) to {solutions / BANDS_FILE}")
+    for path in restate(solutions, data, [QUESTIONS[q] for q in train]):
+        print(f"restated the band in {path}; run `vae-edu exercises` to regenerate the "
+              "exercises")
     return 0

@@ -151,12 +151,20 @@ class TrainConvVAEQuestion(TrainVAEQuestion):
 
     id = "train_conv_vae"
     answer = "conv_vae"
+    reference_model = "`ConvVAE(16, (32, 64))`"
     experiment = "ps_conv_vae"
     flat = False
     seconds = {"smoke": 90.0, "default": 300.0, "full": 3600.0}
 
     def train_reference(self, profile, seed):
         return train_conv_vae(profile, seed, experiment=self.experiment)
+
+    def untrained(self):
+        from ...models import ConvVAE
+        from ...seeding import seed_everything
+
+        seed_everything(0)
+        return ConvVAE(latent_dim=16, channels=(32, 64)).eval()
 
 
 register("train_conv_vae",

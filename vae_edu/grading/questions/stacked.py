@@ -55,7 +55,9 @@ register("ridge_probe",
          "with R the identity except a 0 for the bias.",
          "torch.linalg.solve(X.T @ X + torch.diag(r), X.T @ Y) in float64, r = [lam] * H + [0].")
 
-PROBE_FIT, PROBE_TEST, PROBE_LAM = 500, 500, 1.0
+PROBE_FIT, PROBE_TEST, PROBE_LAM = 1000, 1000, 1.0
+#: the size of the top code the question asks for
+STACK_CODE = 64
 
 
 def probe_accuracy(codes_fit, y_fit, codes_test, y_test, lam=PROBE_LAM) -> float:
@@ -83,15 +85,19 @@ def train_stack(profile: str, seed: int, experiment: str = "ps_stacked"):
 
 class TrainStackQuestion(TrainQuestion):
     """``stack``: a greedily pretrained stack of one-layer autoencoders with ``encode(x)``
-    (``x: (B, 784)``) giving the top code ``(B, H)``. The grader encodes 1000 held-out test
-    images, fits a ridge probe (``lam = 1``) on the codes of 500 with their labels, and
-    scores it on the other 500: the accuracy must reach the band."""
+    (``x: (B, 784)``) giving the top code ``(B, H)``. The grader encodes the 2000 test images of
+    the shipped subset, fits a ridge probe (``lam = 1``) on the codes of a secret half with
+    their labels, and scores it on the other half: the accuracy must reach the band, and
+    it must beat random sigmoid features of the same size (measured as a baseline)."""
 
     id = "train_stack"
     answer = "stack"
+    reference_model = "`StackedAutoencoder((784, 256, 64))`"
+    band_note = "The top code must be 64 wide."
     metric = "held-out probe accuracy"
     unit = ""
     direction = "above"
+    resolution = 0.001
     seconds = {"smoke": 60.0, "default": 300.0, "full": 3600.0}
 
     def cases(self, gen):
@@ -101,8 +107,10 @@ class TrainStackQuestion(TrainQuestion):
     def measure(self, cases, outputs):
         codes = outputs[0]["output"]
         y = cases.held["y"]
-        if not torch.is_tensor(codes) or codes.dim() != 2 or len(codes) != len(y):
-            raise ValueError(f"encode should return codes of shape ({len(y)}, H)")
+        if not torch.is_tensor(codes) or tuple(codes.shape) != (len(y), STACK_CODE):
+            shape = tuple(codes.shape) if torch.is_tensor(codes) else type(codes).__name__
+            raise ValueError(f"encode should return the top codes, shape ({len(y)}, "
+                             f"{STACK_CODE}), got {shape}")
         if not bool(torch.isfinite(codes).all()):
             raise ValueError("the codes contain NaN or inf")
         return probe_accuracy(codes[:PROBE_FIT], y[:PROBE_FIT], codes[PROBE_FIT:],
@@ -110,6 +118,14 @@ class TrainStackQuestion(TrainQuestion):
 
     def train_reference(self, profile, seed):
         return train_stack(profile, seed)
+
+    def baselines(self, profile):
+        from ...models import StackedAutoencoder
+        from ...seeding import seed_everything
+
+        seed_everything(0)  # random sigmoid features of the same size
+        return {"untrained": StackedAutoencoder((784, 256, STACK_CODE)).eval(),
+                "one random 784-64 sigmoid layer": StackedAutoencoder((784, STACK_CODE)).eval()}
 
     def advice(self):
         return ("pretrain every layer (each on the codes of the layer below) for the "

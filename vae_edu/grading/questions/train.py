@@ -21,7 +21,8 @@ from ..judging import Verdict
 from .base import Question
 
 __all__ = [
-    "TrainCases", "TrainQuestion", "reparam", "secret_images", "secret_noise", "subset_train",
+    "MeanImageModel", "TrainCases", "TrainQuestion", "mean_image", "reparam", "secret_images",
+    "secret_noise", "subset_train",
 ]
 
 
@@ -83,6 +84,37 @@ def secret_images(gen: torch.Generator, n: int, *, flat: bool = True):
     return (x.reshape(n, -1) if flat else x), test.labels[index], ref
 
 
+class MeanImageModel(torch.nn.Module):
+    """A baseline that learns nothing from its input: ``q(z | x) = N(0, I)`` for every
+    image (so its KL is 0) and a decoder that ignores ``z`` (and any label) and returns
+    the logits of the mean training image. A trained VAE must beat it; one trained for
+    too few steps does not (its -ELBO is higher than this model's).
+
+    Args:
+        mean_image: ``(784,)`` in ``[0, 1]``, the mean of the training images.
+        latent: the code size ``Z`` that ``encode`` returns.
+        shape: the shape of one decoded image, ``(784,)`` or ``(1, 28, 28)``.
+    """
+
+    def __init__(self, mean_image: torch.Tensor, latent: int, shape: tuple = (784,)):
+        super().__init__()
+        p = mean_image.double().clamp(1e-4, 1 - 1e-4)
+        self.register_buffer("logits", (p.log() - (-p).log1p()).float().reshape(shape))
+        self.latent = latent
+
+    def encode(self, x, y=None):
+        zeros = torch.zeros(len(x), self.latent)
+        return zeros, zeros.clone()
+
+    def decode(self, z, y=None):
+        return self.logits.expand(len(z), *self.logits.shape).clone()
+
+
+def mean_image(train_size: int | None) -> torch.Tensor:
+    """``(784,)``: the mean of the first ``train_size`` images :func:`subset_train` gives."""
+    return subset_train(train_size).images.float().reshape(-1, 784).mean(0)
+
+
 class TrainQuestion(Question):
     """One train-and-report question. Subclasses set the attributes and implement
     :meth:`cases` (calls of the trained model's methods), :meth:`measure` and
@@ -95,6 +127,9 @@ class TrainQuestion(Question):
         metric: what is measured, e.g. ``"held-out -ELBO"``.
         unit: its unit, e.g. ``"nats per image"``.
         direction: ``"below"`` (lower is better) or ``"above"``.
+        resolution: thresholds are rounded to a multiple of it, towards strict.
+        reference_model: what the reference trains, for the band paragraph.
+        band_note: what the band cannot tell, or a condition beyond it (notebook text).
         seconds: the training time a notebook may spend on it, per profile (the grader
             allows at least this much per cell and adds it to the notebook's limit).
     """
@@ -105,6 +140,9 @@ class TrainQuestion(Question):
     metric = "measure"
     unit = ""
     direction = "below"
+    resolution = 0.1
+    reference_model = "the reference solution"
+    band_note = ""
     seconds = {"smoke": 60.0, "default": 300.0, "full": 3600.0}
 
     def measure(self, cases: TrainCases, outputs: list) -> float:
@@ -132,16 +170,40 @@ class TrainQuestion(Question):
 
     def reference_value(self, profile: str, seed: int, run_seed: str = "bands") -> float:
         """Train the reference and measure it exactly as the grader measures a student."""
+        return self.measure_model(self.train_reference(profile, seed), run_seed)
+
+    def measure_model(self, model, run_seed: str | int) -> float:
+        """``model`` measured exactly as the grader measures a student's, on the held-out
+        inputs drawn with ``run_seed``."""
+        return self.assess(model, run_seed)[0]
+
+    def assess(self, model, run_seed: str | int) -> tuple[float, str | None]:
+        """``(measure, why the outputs fail a requirement or None)`` of ``model`` on the
+        held-out inputs drawn with ``run_seed``.
+
+        Raises:
+            RuntimeError: if the model raised on those inputs.
+        """
         from ..harness import run
         from ..judging import decode_results
 
-        model = self.train_reference(profile, seed)
         cases = self.draw(run_seed)
         results = decode_results(run(model, self.spec(cases)))
         errors = [r["error"] for r in results if "error" in r]
         if errors:
-            raise RuntimeError(f"{self.id}: the reference model failed: {errors[0]}")
-        return self.measure(cases, results)
+            raise RuntimeError(f"{self.id}: the model failed: {errors[0]}")
+        return float(self.measure(cases, results)), self.requirement(cases, results)
+
+    def baselines(self, profile: str) -> dict:
+        """Models a band must separate from a trained answer, by name (e.g. the reference
+        architecture untrained, a model that outputs the mean training image); each is
+        measured like a student's when the bands are made (:mod:`vae_edu.grading.bands`)."""
+        return {}
+
+    def requirement(self, cases, results) -> str | None:
+        """Why the outputs fail a condition beyond the band (e.g. a CVAE that ignores its
+        label), or None."""
+        return None
 
     def passes(self, value: float, band: dict) -> bool:
         if not math.isfinite(value):
@@ -164,16 +226,22 @@ class TrainQuestion(Question):
             return Verdict("no_result", f"no band for profile {profile!r}: the instructor "
                            "must run `vae-edu exercises bands`", measured=measured)
         runs = ", ".join(f"{v:.4g}" for v in band["values"])
-        expected_text = (f"{sign} {band['threshold']:.4g} {self.unit} (reference runs under "
+        expected_text = (f"{sign} {band['threshold']:g} {self.unit} (reference runs under "
                          f"{profile}: {runs})")
+        if band.get("discriminating") is False:
+            expected_text += (f"; under {profile} this band does not separate a trained model "
+                              "from the baselines: grade with --profile default")
         twin = self.twin_verdict(results)
         if twin is not None:
             return twin
+        problem = self.requirement(cases, results)
+        if problem is not None:
+            return Verdict("wrong", problem, measured=measured, expected=expected_text)
         if self.passes(value, band):
-            return Verdict("passed", f"passed: {measured}, band {sign} {band['threshold']:.4g}",
+            return Verdict("passed", f"passed: {measured}, band {sign} {band['threshold']:g}",
                            measured=measured, expected=expected_text)
         return Verdict("wrong", f"your model's {self.metric} on held-out data is {value:.4g} "
-                       f"{self.unit}; the band is {sign} {band['threshold']:.4g}: "
+                       f"{self.unit}; the band is {sign} {band['threshold']:g}: "
                        f"{self.advice()}", measured=measured, expected=expected_text)
 
     def advice(self) -> str:
