@@ -27,14 +27,14 @@ def _hist_calls(gen):
         n_img, h, w = randint(gen, 3, 5), randint(gen, 3, 5), randint(gen, 4, 6)
         bins = randint(gen, 4, 8)
         limit = (0.6, 0.8, 1.0)[randint(gen, 0, 2)]
-        size = 2 * limit / bins
+        width = 2 * limit / bins  # of one bin
         shape = (n_img, 2, h, w)
         # bin numbers from -2 to bins + 1, most of them low along a and high along b
         u = torch.rand(shape, generator=gen) ** 2
         u[:, 1] = 1 - u[:, 1]
         index = (u * (bins + 4)).floor() - 2
         offset = 0.05 + 0.9 * torch.rand(shape, generator=gen)
-        color = ((index + offset) * size - limit).float()
+        color = ((index + offset) * width - limit).float()
         mix = round(float(torch.rand((), generator=gen)) * 0.9 + 0.05, 3)
         calls.append(Call((color, bins, limit, mix),
                           label=f"histogram_weights(color, {bins}, {limit}, {mix})"))

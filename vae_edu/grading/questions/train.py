@@ -234,15 +234,16 @@ class TrainQuestion(Question):
         twin = self.twin_verdict(results)
         if twin is not None:
             return twin
-        problem = self.requirement(cases, results)
+        if not self.passes(value, band):
+            return Verdict("wrong", f"your model's {self.metric} on held-out data is "
+                           f"{value:.4g} {self.unit}; the band is {sign} "
+                           f"{band['threshold']:g}: {self.advice()}", measured=measured,
+                           expected=expected_text)
+        problem = self.requirement(cases, results)  # in the band, but e.g. ignores y
         if problem is not None:
             return Verdict("wrong", problem, measured=measured, expected=expected_text)
-        if self.passes(value, band):
-            return Verdict("passed", f"passed: {measured}, band {sign} {band['threshold']:g}",
-                           measured=measured, expected=expected_text)
-        return Verdict("wrong", f"your model's {self.metric} on held-out data is {value:.4g} "
-                       f"{self.unit}; the band is {sign} {band['threshold']:g}: "
-                       f"{self.advice()}", measured=measured, expected=expected_text)
+        return Verdict("passed", f"passed: {measured}, band {sign} {band['threshold']:g}",
+                       measured=measured, expected=expected_text)
 
     def advice(self) -> str:
         """What to try when the band is missed."""
