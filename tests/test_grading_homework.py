@@ -251,7 +251,10 @@ def test_every_solution_states_the_band_bands_json_holds(tmp_path):
     for q in train:  # each states its threshold under both profiles, exactly
         text = bands.describe(q, data["questions"][q.id])
         for profile in ("smoke", "default"):
-            assert bands._fmt(data["questions"][q.id][profile]["threshold"], q.unit) in text
+            threshold = data["questions"][q.id][profile]["threshold"]
+            assert f"**{bands._fmt(threshold, q.unit, q.resolution)}**" in text
+            assert float(bands._fmt(threshold, q.unit, q.resolution).rstrip("%")) == \
+                pytest.approx(100 * threshold if q.unit == "" else threshold)  # exact
 
 
 def test_the_mean_image_baseline_is_measured_as_its_closed_form():

@@ -183,6 +183,12 @@ def regenerate(path: str | os.PathLike, questions: list, profiles: list[str], se
                 found[name] = entry
                 progress(f"{q.id} [{profile}] baseline {name}: mean {_mean(values):.4g}"
                          + (f" (fails: {problems[0]})" if problems else ""))
+            compared = {}
+            for name, model in q.comparisons(profile).items():
+                values = [q.measure_model(model, r) for r in run_seeds]
+                compared[name] = {"mean": round(_mean(values), 4),
+                                  "values": [round(v, 4) for v in values]}
+                progress(f"{q.id} [{profile}] for comparison, {name}: mean {_mean(values):.4g}")
             scale = [e["mean"] for e in found.values() if "fails" not in e]
             best = (min(scale) if q.direction == "below" else max(scale)) if scale else None
             limit = threshold(runs, q.direction, best, q.resolution,
@@ -197,7 +203,7 @@ def regenerate(path: str | os.PathLike, questions: list, profiles: list[str], se
                 "values": [round(_mean(run), 4) for run in runs], "seeds": list(seeds),
                 "draws": [[round(v, 4) for v in run] for run in runs],
                 "threshold": limit, "direction": q.direction, "unit": q.unit,
-                "baselines": found, "discriminating": ok,
+                "baselines": found, "discriminating": ok, "compare": compared,
                 "seconds": round(max(times), 1),
             }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -212,16 +218,20 @@ def regenerate(path: str | os.PathLike, questions: list, profiles: list[str], se
     return data
 
 
-def _fmt(value: float, unit: str) -> str:
+def _fmt(value: float, unit: str, resolution: float = 0.1) -> str:
+    """``value`` at the precision of a threshold of ``resolution`` (accuracies in %)."""
     if unit == "":  # an accuracy
         return f"{100 * value:.1f}%"
-    return f"{value:g}"
+    decimals = max(0, -math.floor(math.log10(resolution) + 1e-9))
+    return f"{value:.{decimals}f}"
 
 
 def describe(q, entry: dict) -> str:
     """The band paragraph a solution notebook states for question ``q``: ``entry`` is
     ``{profile: band}`` from ``bands.json``. Written by :func:`restate`; a test checks
     the notebooks against it."""
+    from ..profiles import budget
+
     unit = f" {q.unit}" if q.unit else ""
     word = "at most" if q.direction == "below" else "at least"
     parts = []
@@ -230,17 +240,37 @@ def describe(q, entry: dict) -> str:
         if band is None:
             continue
         means = sorted(band["values"])
-        runs = f"{_fmt(means[0], q.unit)}–{_fmt(means[-1], q.unit)}"
-        base = "; ".join(f"{name} {_fmt(b['mean'], q.unit)}"
-                         for name, b in band.get("baselines", {}).items() if "fails" not in b)
-        parts.append(f"under `{profile}` {word} **{_fmt(band['threshold'], q.unit)}**{unit} "
-                     f"(reference runs {runs} on average"
-                     + (f"; baselines: {base}" if base else "") + ")")
+        def fmt(v):
+            return _fmt(v, q.unit, q.resolution)
+
+        runs = f"{fmt(means[0])} to {fmt(means[-1])}"
+        named = band.get("baselines", {})
+        base = "; ".join(f"{name} {fmt(b['mean'])}" for name, b in named.items()
+                         if "fails" not in b)
+        rejected = [f"{name} {fmt(b['mean'])}" for name, b in named.items() if "fails" in b]
+        if rejected:
+            base += ("; " if base else "") + (
+                " and ".join(rejected) + ", both rejected by the check beyond the band"
+                if len(rejected) > 1 else rejected[0] + ", rejected by the check beyond the band")
+        also = "; ".join(f"{name} {fmt(b['mean'])}" for name, b in band.get("compare", {}).items())
+        b = budget(q.experiment, profile=profile)
+        items = getattr(q, "train_items", "images")
+        size = f"{b.train_size} {items}" if b.train_size else "the training split"
+        part = (f"under `{profile}` ({b.epochs} epochs of {size}) {word} "
+                f"**{fmt(band['threshold'])}**{unit} (reference runs {runs} on "
+                "average" + (f"; baselines: {base}" if base else "")
+                + (f"; for comparison, not required: {also}" if also else "") + ")")
+        if profile == "default" and band.get("seconds"):
+            part += f"; a reference run trained in {band['seconds']:g} s on one CPU core"
+        if band.get("discriminating") is False:
+            part += (", a band that a baseline reaches on some draws: it only checks that "
+                     "the notebook runs")
+        parts.append(part)
     some = next(iter(entry.values()))
     seeds = some["seeds"]
     draws = len(some.get("draws", [[0]])[0])
     text = (f"**Band** ({len(seeds)} reference runs of {q.reference_model}, seeds "
-            f"{seeds[0]}–{seeds[-1]}, each measured on {draws} held-out draws): "
+            f"{seeds[0]}–{seeds[-1]}, each measured on {draws} draws of {q.held_out}): "
             + "; ".join(parts) + ". The check prints the band of the profile in force.")
     if q.band_note:
         text += " " + q.band_note

@@ -128,6 +128,8 @@ class TrainCVAEQuestion(TrainQuestion):
     id = "train_cvae"
     answer = "cvae"
     reference_model = "`CVAE(10, 16, 256)`"
+    experiment = "ps_cvae"
+    held_out = f"{HELD_OUT} test images with their labels"
     band_note = ("The label must matter too: the grader also measures the -ELBO with wrong "
                  "labels, which must be at least 2 nats higher (a model that ignores y: 0).")
     metric = "held-out conditional negative ELBO"

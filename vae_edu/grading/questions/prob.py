@@ -158,6 +158,8 @@ class TrainIWAEQuestion(TrainQuestion):
     id = "train_iwae"
     answer = "iwae_vae"
     reference_model = "`VAE(784, 256, 16)` trained with IWAE_5"
+    experiment = "ps_iwae"
+    held_out = f"{IW_N} test images, {IW_K} codes each"
     band_note = ("The band checks the outcome, not the objective: a VAE trained with the "
                  "ELBO instead scores only a few nats worse on this measure, inside the "
                  "band (see course/grading.md).")

@@ -68,6 +68,22 @@ def probe_accuracy(codes_fit, y_fit, codes_test, y_test, lam=PROBE_LAM) -> float
     return float(((x @ w).argmax(1) == y_test).double().mean())
 
 
+class _PCACodes(torch.nn.Module):
+    """``encode(x)``: the projection of ``x`` on the top ``k`` principal directions of the
+    training images (a linear, label-free code to compare a stack with)."""
+
+    def __init__(self, train, k: int):
+        super().__init__()
+        x = train.images.reshape(len(train), -1).double()
+        mean = x.mean(0)
+        _, _, vh = torch.linalg.svd(x - mean, full_matrices=False)
+        self.register_buffer("mean", mean.float())
+        self.register_buffer("basis", vh[:k].T.float())
+
+    def encode(self, x):
+        return (x.reshape(len(x), -1) - self.mean) @ self.basis
+
+
 def train_stack(profile: str, seed: int, experiment: str = "ps_stacked"):
     """The reference: ``StackedAutoencoder((784, 256, 64))`` pretrained greedily (no labels)
     on the shipped subset's training images with the budget of ``profile``."""
@@ -93,7 +109,13 @@ class TrainStackQuestion(TrainQuestion):
     id = "train_stack"
     answer = "stack"
     reference_model = "`StackedAutoencoder((784, 256, 64))`"
-    band_note = "The top code must be 64 wide."
+    experiment = "ps_stacked"
+    held_out = (f"the {PROBE_FIT + PROBE_TEST} test images, split at random into "
+                f"{PROBE_FIT} to fit the probe and {PROBE_TEST} to score it")
+    band_note = ("The top code must be 64 wide. The band grades codes made without labels "
+                 "that a linear probe can read the digit from, not how they were made: the "
+                 "top 64 principal components (for comparison above) do as well as the "
+                 "greedy stack.")
     metric = "held-out probe accuracy"
     unit = ""
     direction = "above"
@@ -118,6 +140,12 @@ class TrainStackQuestion(TrainQuestion):
 
     def train_reference(self, profile, seed):
         return train_stack(profile, seed)
+
+    def comparisons(self, profile):
+        from ...profiles import budget
+
+        return {"PCA-64 of the training images": _PCACodes(
+            subset_train(budget("ps_stacked", profile=profile).train_size), STACK_CODE)}
 
     def baselines(self, profile):
         from ...models import StackedAutoencoder

@@ -129,6 +129,8 @@ class TrainQuestion(Question):
         direction: ``"below"`` (lower is better) or ``"above"``.
         resolution: thresholds are rounded to a multiple of it, towards strict.
         reference_model: what the reference trains, for the band paragraph.
+        held_out: what one held-out draw is, for the band paragraph.
+        experiment: the training budget (``vae_edu.profiles.budget``) the question allows.
         band_note: what the band cannot tell, or a condition beyond it (notebook text).
         seconds: the training time a notebook may spend on it, per profile (the grader
             allows at least this much per cell and adds it to the notebook's limit).
@@ -143,6 +145,8 @@ class TrainQuestion(Question):
     resolution = 0.1
     reference_model = "the reference solution"
     band_note = ""
+    held_out = "held-out inputs"
+    experiment = "generic"
     seconds = {"smoke": 60.0, "default": 300.0, "full": 3600.0}
 
     def measure(self, cases: TrainCases, outputs: list) -> float:
@@ -198,6 +202,11 @@ class TrainQuestion(Question):
         """Models a band must separate from a trained answer, by name (e.g. the reference
         architecture untrained, a model that outputs the mean training image); each is
         measured like a student's when the bands are made (:mod:`vae_edu.grading.bands`)."""
+        return {}
+
+    def comparisons(self, profile: str) -> dict:
+        """Models measured and stated beside the band, which a student need not beat (e.g.
+        PCA for the stack's probe), by name."""
         return {}
 
     def requirement(self, cases, results) -> str | None:

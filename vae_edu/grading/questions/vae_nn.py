@@ -217,6 +217,7 @@ class TrainVAEQuestion(TrainQuestion):
     direction = "below"
     seconds = {"smoke": 60.0, "default": 240.0, "full": 3600.0}
     experiment = "ps_vae"
+    held_out = f"{HELD_OUT} test images"
 
     flat = True
 
