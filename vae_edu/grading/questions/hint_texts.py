@@ -108,8 +108,8 @@ for qid, text in {
                             "lecture 06, '\"Can be represented by MSE\": the Gaussian "
                             "decoder', writes it per pixel.",
     "interpret_sigma": "Lecture 06, '\"Can be represented by MSE\": the Gaussian decoder', "
-                       "trains sigma = 1 and sigma = 0.1 and shows both reconstructions and "
-                       "samples.",
+                       "for the NLL per image and its remark on beta; your sigma^2* of part 3 "
+                       "for (a); for (b), redo part 3's derivation for one pixel's sigma_i.",
 }.items():
     register(qid, text)
 for qid, text in {
@@ -130,8 +130,8 @@ for qid, text in {
                         "steps with y added everywhere).",
     "interpret_y_in_z": "Lecture 08, '$q(z \\mid x, y)$ vs $q(z \\mid x)$', and the "
                         "probe of part 6 of this set.",
-    "derive_l2_mean": "Lecture 09, 'Why L2 regression is overly smooth'; for the colour, "
-                      "convert the mean ab with vae_edu.colorization.lab_to_rgb.",
+    "derive_l2_mean": "Lecture 09, 'Why L2 regression is overly smooth'; to see which "
+                      "colour a Lab value is, vae_edu.colorization.lab_to_rgb converts it.",
     "interpret_diversity": "Lecture 09, 'Three models side by side': look at how each "
                            "score is computed.",
 }.items():
