@@ -219,7 +219,9 @@ def test_a_band_discriminates_only_if_no_baseline_reaches_it_on_any_draw():
     assert not bands.discriminates(150.0, {"mean image": {"values": [199.0, 149.0]}}, "below")
     assert not bands.discriminates(0.7, {"untrained": {"values": [0.69, 0.71]}}, "above")
     # a baseline rejected by a requirement (a CVAE ignoring y) never passes
-    assert bands.discriminates(150.0, {"x": {"values": [1.0], "fails": "ignores y"}}, "below")
+    assert bands.discriminates(150.0, {"x": {"values": [1.0], "rejected": [True]}}, "below")
+    assert not bands.discriminates(150.0, {"x": {"values": [1.0, 2.0],
+                                                 "rejected": [True, False]}}, "below")
 
 
 def test_the_stored_bands_discriminate_and_beat_their_baselines():
@@ -268,6 +270,19 @@ def test_the_mean_image_baseline_is_measured_as_its_closed_form():
     p = mean.double().clamp(1e-4, 1 - 1e-4)
     expected = float(bernoulli_nll((p.log() - (-p).log1p()).expand_as(x), x).mean())
     assert value == pytest.approx(expected, rel=1e-5)  # KL = 0: q(z|x) is the prior
+
+
+def test_iwae_gains_nothing_over_the_elbo_when_the_decoder_ignores_z():
+    # equal log weights: IWAE_5 = the 5-sample ELBO estimate, so the gain is exactly 0
+    from vae_edu.grading.harness import run
+    from vae_edu.grading.judging import decode_results
+    from vae_edu.grading.questions.train import MeanImageModel, mean_image
+
+    q = QUESTIONS["train_iwae"]
+    cases = q.draw("hidden")
+    results = decode_results(run(MeanImageModel(mean_image(1000), 16), q.spec(cases)))
+    assert q.tightening(cases, results) == pytest.approx(0.0, abs=1e-9)
+    assert "gain only 0.00 nats" in q.requirement(cases, results, "default")
 
 
 def test_a_cvae_that_ignores_its_label_fails_however_good_its_elbo():

@@ -51,7 +51,8 @@ def threshold(runs: list[list[float]], direction: str, baseline: float | None = 
     Args:
         runs: per reference run (training seed), its values on the held-out draws.
         direction: ``"below"`` (lower is better) or ``"above"``.
-        baseline: the mean of the best baseline (e.g. an untrained model), if any.
+        baseline: the mean of the best baseline (e.g. an untrained model) among those the
+            question's requirement does not reject, if any.
         resolution: the threshold is rounded to a multiple of this, towards the strict
             side, so that the number a notebook prints is exactly the one applied.
         gap_fraction: how far towards the baseline the band may sit (0: not at all, for a
@@ -84,14 +85,15 @@ def threshold(runs: list[list[float]], direction: str, baseline: float | None = 
 
 
 def discriminates(limit: float, baselines: dict, direction: str) -> bool:
-    """True when no baseline reaches ``limit`` on any of its draws (``baselines``: name ->
-    ``{"values": [...]}``)."""
+    """True when no baseline passes on any of its draws: reaches ``limit`` there without
+    being rejected by the question's requirement (``baselines``: name -> ``{"values":
+    [...], "rejected": [bool per draw]}``; no ``rejected``: none is)."""
     for entry in baselines.values():
-        if "fails" in entry:  # rejected by a requirement, whatever its value
-            continue
-        best = min(entry["values"]) if direction == "below" else max(entry["values"])
-        if (best <= limit) if direction == "below" else (best >= limit):
-            return False
+        rejected = entry.get("rejected", [False] * len(entry["values"]))
+        for value, out in zip(entry["values"], rejected, strict=True):
+            reached = value <= limit if direction == "below" else value >= limit
+            if reached and not out:
+                return False
     return True
 
 
@@ -173,13 +175,14 @@ def regenerate(path: str | os.PathLike, questions: list, profiles: list[str], se
                 raise ValueError(f"{q.id} [{profile}]: a reference run gave {runs}")
             found = {}
             for name, model in q.baselines(profile).items():
-                assessed = [q.assess(model, r) for r in run_seeds]
+                assessed = [q.assess(model, r, profile) for r in run_seeds]
                 values = [v for v, _ in assessed]
                 entry = {"mean": round(_mean(values), 4),
                          "values": [round(v, 4) for v in values]}
                 problems = sorted({p for _, p in assessed if p is not None})
-                if problems:  # fails a requirement on some draw: cannot pass there
+                if problems:  # fails the requirement on these draws: cannot pass there
                     entry["fails"] = problems[0]
+                    entry["rejected"] = [p is not None for _, p in assessed]
                 found[name] = entry
                 progress(f"{q.id} [{profile}] baseline {name}: mean {_mean(values):.4g}"
                          + (f" (fails: {problems[0]})" if problems else ""))

@@ -381,6 +381,7 @@ def make_exercise(solution: SolutionNotebook) -> nbformat.NotebookNode:
     """
     nb = copy.deepcopy(solution.notebook)
     tests = sorted((q.cell_index, q.id) for q in solution.questions)
+    graded = {q.id for q in (*solution.questions, *solution.manual)}
     for index, cell in enumerate(nb.cells):
         meta = cell.metadata
         cell.metadata = nbformat.NotebookNode(
@@ -396,8 +397,11 @@ def make_exercise(solution: SolutionNotebook) -> nbformat.NotebookNode:
         cell.outputs, cell.execution_count = [], None
         lines = _lines(cell)
         if grading.get("solution"):
-            # an answer cell belongs to the first test cell at or after it
-            qid = next((q for i, q in tests if i >= index), tests[-1][1] if tests else "")
+            # an answer cell belongs to the question its grade_id names ("<id>-answer"),
+            # else to the first test cell at or after it
+            named = str(grading.get("grade_id", "")).removesuffix("-answer")
+            qid = named if named in graded else next(
+                (q for i, q in tests if i >= index), tests[-1][1] if tests else "")
             lines = _replace_regions(lines, BEGIN_SOLUTION, END_SOLUTION, stub=True, qid=qid)
         if grading.get("grade"):
             lines = _replace_regions(lines, BEGIN_HIDDEN, END_HIDDEN, stub=False)

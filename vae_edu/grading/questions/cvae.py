@@ -155,7 +155,7 @@ class TrainCVAEQuestion(TrainQuestion):
         return elbo_from_outputs(cases.held["x"], cases.held["eps"], mu, logvar,
                                  outputs[first + 1]["output"], outputs[first + 1].get("made"))
 
-    def requirement(self, cases, results):
+    def requirement(self, cases, results, profile=None):
         right, wrong = self.measure(cases, results), self.measure(cases, results, first=2)
         if wrong - right < MIN_LABEL_GAP:
             return (f"your model does not use the label: with wrong labels its held-out "

@@ -181,9 +181,10 @@ class TrainQuestion(Question):
         inputs drawn with ``run_seed``."""
         return self.assess(model, run_seed)[0]
 
-    def assess(self, model, run_seed: str | int) -> tuple[float, str | None]:
-        """``(measure, why the outputs fail a requirement or None)`` of ``model`` on the
-        held-out inputs drawn with ``run_seed``.
+    def assess(self, model, run_seed: str | int,
+               profile: str | None = None) -> tuple[float, str | None]:
+        """``(measure, why the outputs fail the requirement of ``profile`` or None)`` of
+        ``model`` on the held-out inputs drawn with ``run_seed``.
 
         Raises:
             RuntimeError: if the model raised on those inputs.
@@ -196,7 +197,7 @@ class TrainQuestion(Question):
         errors = [r["error"] for r in results if "error" in r]
         if errors:
             raise RuntimeError(f"{self.id}: the model failed: {errors[0]}")
-        return float(self.measure(cases, results)), self.requirement(cases, results)
+        return float(self.measure(cases, results)), self.requirement(cases, results, profile)
 
     def baselines(self, profile: str) -> dict:
         """Models a band must separate from a trained answer, by name (e.g. the reference
@@ -209,9 +210,9 @@ class TrainQuestion(Question):
         PCA for the stack's probe), by name."""
         return {}
 
-    def requirement(self, cases, results) -> str | None:
+    def requirement(self, cases, results, profile: str | None = None) -> str | None:
         """Why the outputs fail a condition beyond the band (e.g. a CVAE that ignores its
-        label), or None."""
+        label) under ``profile``, or None."""
         return None
 
     def passes(self, value: float, band: dict) -> bool:
@@ -248,7 +249,7 @@ class TrainQuestion(Question):
                            f"{value:.4g} {self.unit}; the band is {sign} "
                            f"{band['threshold']:g}: {self.advice()}", measured=measured,
                            expected=expected_text)
-        problem = self.requirement(cases, results)  # in the band, but e.g. ignores y
+        problem = self.requirement(cases, results, profile)  # in the band, but ignores y
         if problem is not None:
             return Verdict("wrong", problem, measured=measured, expected=expected_text)
         return Verdict("passed", f"passed: {measured}, band {sign} {band['threshold']:g}",
