@@ -112,10 +112,8 @@ class TrainStackQuestion(TrainQuestion):
     experiment = "ps_stacked"
     held_out = (f"the {PROBE_FIT + PROBE_TEST} test images, split at random into "
                 f"{PROBE_FIT} to fit the probe and {PROBE_TEST} to score it")
-    band_note = ("The top code must be 64 wide. The band grades codes made without labels "
-                 "that a linear probe can read the digit from, not how they were made: the "
-                 "top 64 principal components (for comparison above) do as well as the "
-                 "greedy stack.")
+    band_note = ("The top code must be 64 wide. The band grades the codes, not how they "
+                 "were made (see course/grading.md).")
     metric = "held-out probe accuracy"
     unit = ""
     direction = "above"
