@@ -108,8 +108,9 @@ for qid, text in {
                             "lecture 06, '\"Can be represented by MSE\": the Gaussian "
                             "decoder', writes it per pixel.",
     "interpret_sigma": "Lecture 06, '\"Can be represented by MSE\": the Gaussian decoder', "
-                       "for the NLL per image and its remark on beta; your sigma^2* of part 3 "
-                       "for (a); for (b), redo part 3's derivation for one pixel's sigma_i.",
+                       "for the NLL per image (to turn 734.7 nats into an error); your "
+                       "sigma^2* of part 3 for (a); for (b), redo part 3's derivation for one "
+                       "pixel's sigma_i.",
 }.items():
     register(qid, text)
 for qid, text in {
