@@ -194,9 +194,8 @@ def regenerate(path: str | os.PathLike, questions: list, profiles: list[str], se
                 progress(f"{q.id} [{profile}] for comparison, {name}: mean {_mean(values):.4g}")
             scale = [e["mean"] for e in found.values() if "fails" not in e]
             best = (min(scale) if q.direction == "below" else max(scale)) if scale else None
-            limit = threshold(runs, q.direction, best, q.resolution,
-                              getattr(q, "gap_fraction", GAP_FRACTION),
-                              getattr(q, "min_margin", 0.0))
+            limit = threshold(runs, q.direction, best, q.resolution, q.gap_fraction,
+                              q.min_margin)
             ok = discriminates(limit, found, q.direction)
             if not ok and profile != "smoke":
                 raise ValueError(
@@ -257,8 +256,7 @@ def describe(q, entry: dict) -> str:
                 if len(rejected) > 1 else rejected[0] + ", rejected by the check beyond the band")
         also = "; ".join(f"{name} {fmt(b['mean'])}" for name, b in band.get("compare", {}).items())
         b = budget(q.experiment, profile=profile)
-        items = getattr(q, "train_items", "images")
-        size = f"{b.train_size} {items}" if b.train_size else "the training split"
+        size = f"{b.train_size} {q.train_items}" if b.train_size else "the training split"
         part = (f"under `{profile}` ({b.epochs} epochs of {size}) {word} "
                 f"**{fmt(band['threshold'])}**{unit} (reference runs {runs} on "
                 "average" + (f"; baselines: {base}" if base else "")

@@ -11,15 +11,7 @@ from ...losses import bernoulli_nll, kl_normal
 from ..hints import register
 from .base import Call, randint, randn
 from .simple import FunctionQuestion
-from .train import (
-    MeanImageModel,
-    TrainCases,
-    TrainQuestion,
-    mean_image,
-    reparam,
-    secret_images,
-    secret_noise,
-)
+from .train import TrainCases, TrainQuestion, reparam, secret_images, secret_noise
 from .vae_nn import HELD_OUT, LATENT, elbo_from_outputs
 
 __all__ = ["CVAELossQuestion", "ClusterAccuracyQuestion", "TrainCVAEQuestion"]
@@ -166,13 +158,11 @@ class TrainCVAEQuestion(TrainQuestion):
 
     def baselines(self, profile):
         from ...models import CVAE
-        from ...profiles import budget
         from ...seeding import seed_everything
 
         seed_everything(0)
         return {"untrained": CVAE(10, LATENT, 256).eval(),
-                "mean image": MeanImageModel(
-                    mean_image(budget("ps_cvae", profile=profile).train_size), LATENT)}
+                "mean image": self.mean_image_baseline(profile, LATENT)}
 
     def train_reference(self, profile, seed):
         from ...models import CVAE

@@ -12,16 +12,8 @@ from ...losses import bernoulli_nll, log_normal, log_std_normal
 from ..hints import register
 from .base import Call, randint, randn
 from .simple import FunctionQuestion
-from .train import (
-    MeanImageModel,
-    TrainCases,
-    TrainQuestion,
-    mean_image,
-    reparam,
-    secret_images,
-    secret_noise,
-)
-from .vae_nn import LATENT, train_mlp_vae
+from .train import TrainCases, TrainQuestion, reparam, secret_images, secret_noise
+from .vae_nn import LATENT, train_mlp_vae, untrained_vae
 
 __all__ = ["EvidenceQuestion", "PosteriorQuestion", "TrainIWAEQuestion"]
 
@@ -226,15 +218,9 @@ class TrainIWAEQuestion(TrainQuestion):
         return train_mlp_vae(profile, seed, loss=iwae_loss_fn(), experiment="ps_iwae")
 
     def baselines(self, profile):
-        from ...models import VAE
-        from ...profiles import budget
-        from ...seeding import seed_everything
-
-        elbo_trained = train_mlp_vae(profile, 0, experiment="ps_iwae")
-        seed_everything(0)
-        return {"untrained": VAE(784, 256, LATENT).eval(),
-                "mean image": MeanImageModel(
-                    mean_image(budget("ps_iwae", profile=profile).train_size), LATENT),
+        elbo_trained = train_mlp_vae(profile, 0, experiment=self.experiment)
+        return {"untrained": untrained_vae(),
+                "mean image": self.mean_image_baseline(profile, LATENT),
                 "the same VAE trained with the ELBO": elbo_trained}
 
     def requirement(self, cases, results, profile=None):

@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from ..bands import active
+from ..bands import GAP_FRACTION, active
 from ..harness import encode
 from ..judging import Verdict
 from .base import Question
@@ -128,6 +128,9 @@ class TrainQuestion(Question):
         unit: its unit, e.g. ``"nats per image"``.
         direction: ``"below"`` (lower is better) or ``"above"``.
         resolution: thresholds are rounded to a multiple of it, towards strict.
+        gap_fraction, min_margin: the margin rules of the band
+            (:func:`vae_edu.grading.bands.threshold`).
+        train_items: what the budget's ``train_size`` counts, for the band paragraph.
         reference_model: what the reference trains, for the band paragraph.
         held_out: what one held-out draw is, for the band paragraph.
         experiment: the training budget (``vae_edu.profiles.budget``) the question allows.
@@ -143,6 +146,9 @@ class TrainQuestion(Question):
     unit = ""
     direction = "below"
     resolution = 0.1
+    gap_fraction = GAP_FRACTION
+    min_margin = 0.0
+    train_items = "images"
     reference_model = "the reference solution"
     band_note = ""
     held_out = "held-out inputs"
@@ -204,6 +210,14 @@ class TrainQuestion(Question):
         architecture untrained, a model that outputs the mean training image); each is
         measured like a student's when the bands are made (:mod:`vae_edu.grading.bands`)."""
         return {}
+
+    def mean_image_baseline(self, profile: str, latent: int, shape: tuple = (784,)):
+        """The :class:`MeanImageModel` of the images this question trains on under
+        ``profile`` (its budget's ``train_size``)."""
+        from ...profiles import budget
+
+        return MeanImageModel(mean_image(budget(self.experiment, profile=profile).train_size),
+                              latent, shape)
 
     def comparisons(self, profile: str) -> dict:
         """Models measured and stated beside the band, which a student need not beat (e.g.

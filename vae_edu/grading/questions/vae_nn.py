@@ -16,15 +16,7 @@ from ..harness import decode
 from ..hints import register
 from .base import Call, randint, randn
 from .simple import FunctionQuestion
-from .train import (
-    MeanImageModel,
-    TrainCases,
-    TrainQuestion,
-    mean_image,
-    reparam,
-    secret_images,
-    secret_noise,
-)
+from .train import TrainCases, TrainQuestion, reparam, secret_images, secret_noise
 
 __all__ = ["GaussianNLLQuestion", "KLNormalQuestion", "OptimalSigmaQuestion", "TrainVAEQuestion"]
 
@@ -238,24 +230,26 @@ class TrainVAEQuestion(TrainQuestion):
 
     def untrained(self):
         """The reference architecture at its initialisation (seed 0)."""
-        from ...models import VAE
-        from ...seeding import seed_everything
-
-        seed_everything(0)
-        return VAE(784, 256, LATENT).eval()
+        return untrained_vae()
 
     def baselines(self, profile):
-        from ...profiles import budget
-
         shape = (784,) if self.flat else (1, 28, 28)
         return {"untrained": self.untrained(),
-                "mean image": MeanImageModel(
-                    mean_image(budget(self.experiment, profile=profile).train_size), LATENT,
-                    shape)}
+                "mean image": self.mean_image_baseline(profile, LATENT, shape)}
 
     def advice(self):
         return ("train longer within the budget, check negative_elbo above (nats per image, "
                 "summed over pixels), and keep decode returning logits")
+
+
+def untrained_vae():
+    """``vae_edu.models.VAE(784, 256, 16)`` at its initialisation with seed 0: the
+    untrained baseline of the MLP VAE questions."""
+    from ...models import VAE
+    from ...seeding import seed_everything
+
+    seed_everything(0)
+    return VAE(784, 256, LATENT).eval()
 
 
 def elbo_from_outputs(x, eps, mu, logvar, logits, made) -> float:
