@@ -251,9 +251,12 @@ def describe(q, entry: dict) -> str:
                          if "fails" not in b)
         rejected = [f"{name} {fmt(b['mean'])}" for name, b in named.items() if "fails" in b]
         if rejected:
-            base += ("; " if base else "") + (
-                " and ".join(rejected) + ", both rejected by the check beyond the band"
-                if len(rejected) > 1 else rejected[0] + ", rejected by the check beyond the band")
+            each = {1: "", 2: "both "}.get(len(rejected), "all ")
+            listed = rejected[-1]
+            if len(rejected) > 1:
+                listed = ", ".join(rejected[:-1]) + " and " + listed
+            base += (("; " if base else "") + listed
+                     + f", {each}rejected by the check beyond the band")
         also = "; ".join(f"{name} {fmt(b['mean'])}" for name, b in band.get("compare", {}).items())
         b = budget(q.experiment, profile=profile)
         size = f"{b.train_size} {q.train_items}" if b.train_size else "the training split"
