@@ -19,15 +19,12 @@ from vae_edu import checkpoint as checkpoint_module
 from vae_edu.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from vae_edu.data import Batches, MNISTSplit
 from vae_edu.models import VAE
-from vae_edu.profiles import UnknownProfileError
 from vae_edu.seeding import seed_everything
 from vae_edu.train import (
     History,
     TrainingDiverged,
-    checkpoint_path,
     evaluate,
     fit,
-    load_or_train,
 )
 
 QUIET = {"progress": False, "verbose": False, "device": "cpu"}
@@ -379,12 +376,12 @@ def test_resume_says_so_when_verbose(tmp_path, capsys):
     assert "epoch 2/2" in out and "epoch 1/2" not in out
 
 
-def test_load_or_train_loads_a_finished_run_without_training(tmp_path):
+def test_a_finished_checkpoint_is_loaded_without_training(tmp_path):
     path = tmp_path / "vae.pt"
     seed_everything(0)
     model = small_vae()
-    history = load_or_train(
-        model, path, images(128, 1), images(64, 2), epochs=2, batch_size=64, **QUIET
+    history = fit(
+        model, images(128, 1), images(64, 2), epochs=2, batch_size=64, checkpoint=path, **QUIET
     )
     assert history.epochs == 2
     saved = path.read_bytes()
@@ -396,14 +393,14 @@ def test_load_or_train_loads_a_finished_run_without_training(tmp_path):
         seed_everything(1)
         fresh = small_vae()
         assert not same_weights(weights(fresh), weights(model))
-        again = load_or_train(
+        again = fit(
             fresh,
-            path,
             images(128, 1),
             images(64, 2),
             epochs=epochs,
             batch_size=64,
             loss_fn=must_not_run,
+            checkpoint=path,
             **QUIET,
         )
         assert same_weights(weights(fresh), weights(model))
@@ -507,18 +504,6 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
         fit(VAE(hidden_dim=32, latent_dim=5), images(64, 1), epochs=2, checkpoint=path, **QUIET)
     assert str(path) in str(err.value)
     assert path.read_bytes() == before
-
-
-def test_checkpoint_path_carries_the_profile(monkeypatch, tmp_path):
-    assert checkpoint_path("vae") == Path("checkpoints") / "vae-default.pt"
-    monkeypatch.setenv("VAE_EDU_PROFILE", "smoke")
-    assert checkpoint_path("vae") == Path("checkpoints") / "vae-smoke.pt"
-    assert checkpoint_path("vae", tmp_path) == tmp_path / "vae-smoke.pt"
-    monkeypatch.setenv("VAE_EDU_PROFILE", "full")
-    assert checkpoint_path("vae").name == "vae-full.pt"
-    monkeypatch.setenv("VAE_EDU_PROFILE", "turbo")
-    with pytest.raises(UnknownProfileError, match="'turbo'.*smoke, default, full"):
-        checkpoint_path("vae")
 
 
 # ----------------------------------------------------------------------------- evaluate

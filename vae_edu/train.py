@@ -1,6 +1,6 @@
 """The one training loop of the course.
 
-Every notebook trains through :func:`fit` (or :func:`load_or_train`)::
+Every notebook trains through :func:`fit`::
 
     history = fit(model, data.train, data.test, epochs=b.epochs, cache="06-vae2")
 
@@ -35,7 +35,6 @@ from tqdm.auto import tqdm
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import Batches, MNISTSplit
 from .device import pick_device
-from .profiles import current_profile
 
 LossFn = Callable[[torch.nn.Module, tuple], "Mapping[str, torch.Tensor] | torch.Tensor"]
 CHECKPOINT_VERSION = 1
@@ -272,13 +271,11 @@ def fit(
         )
     device = pick_device(device)
     model.to(device)
-    loss_fn = loss_fn or (lambda m, b: m.loss(b))
     train_batches = _to_batches(train, batch_size, shuffle=True, seed=seed)
     test_batches = _to_batches(test, 1000, shuffle=False, seed=0) if test is not None else None
     optimizer = optimizer or default_optimizer(model, lr, device)
     autocast, scaler = _amp_context(device, amp)
     history = History()
-
     if checkpoint is not None and Path(checkpoint).exists():
         history = _resume(Path(checkpoint), model, optimizer, scaler, train_batches, device)
         if verbose:
@@ -286,69 +283,19 @@ def fit(
     if history.epochs >= epochs:
         return history
 
-    lr_now = optimizer.param_groups[0].get("lr")
-    check_every = 1 if device.type == "cpu" else 25  # a GPU check costs a sync
-    steps = len(train_batches) if hasattr(train_batches, "__len__") else None
-    bar = tqdm(
-        total=steps * (epochs - history.epochs) if steps else None,
-        desc="training",
-        disable=not progress,
-        dynamic_ncols=True,
+    run = _Run(
+        model, loss_fn or (lambda m, b: m.loss(b)), optimizer, autocast, scaler, device,
+        clip_grad_norm, lr=optimizer.param_groups[0].get("lr"),  # as restored by _resume
+        check_every=1 if device.type == "cpu" else 25,  # a GPU check costs a sync
+        train=train_batches, test=test_batches, checkpoint=checkpoint, epochs=epochs,
+        progress=progress, verbose=verbose,
     )
+    bar = _progress_bar(train_batches, epochs - history.epochs, progress)
     try:
         for epoch in range(history.epochs + 1, epochs + 1):
             start = time.perf_counter()
-            model.train()
-            total, names, count = None, None, 0
-            for i, batch in enumerate(train_batches, start=1):
-                if batch[0].device != device:
-                    batch = tuple(t.to(device, non_blocking=True) for t in batch)
-                with autocast():
-                    parts = _as_parts(loss_fn(model, batch), "the loss")
-                values = torch.stack([v.detach().float() for v in parts.values()])
-                if i % check_every == 0 and not torch.isfinite(values).all():
-                    raise _diverged(
-                        parts, values.tolist(), epoch, i, lr_now, weights_intact=check_every == 1
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss = parts["loss"]
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.unscale_(optimizer)
-                else:
-                    loss.backward()
-                if clip_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-                if scaler is not None:
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    optimizer.step()
-                n = len(batch[0])
-                total = values * n if total is None else total + values * n
-                names, count = parts, count + n
-                bar.update(1)
-                if i % 50 == 0 and progress:
-                    bar.set_postfix(epoch=epoch, loss=f"{total[0].item() / count:.4g}")
-            if total is None:
-                raise ValueError("the training data gave no batches")
-            means = (total / count).tolist()
-            if not all(math.isfinite(v) for v in means):
-                raise _diverged(names, means, epoch, i, lr_now, weights_intact=False)
-            history.train.append(dict(zip(names, means, strict=True)))
-            if test_batches is not None:
-                history.test.append(
-                    evaluate(model, test_batches, loss_fn=loss_fn, device=device)
-                )
-            history.seconds.append(time.perf_counter() - start)
-            if checkpoint is not None:
-                _save(Path(checkpoint), model, optimizer, scaler, train_batches, history)
-            if verbose:
-                line = f"epoch {epoch}/{epochs}: train {_fmt(history.train[-1])}"
-                if history.test:
-                    line += f" | test {_fmt(history.test[-1])}"
-                tqdm.write(line + f" | {history.seconds[-1]:.1f} s")
-            bar.set_postfix(epoch=epoch, loss=f"{history.train[-1]['loss']:.4g}")
+            means = _train_epoch(run, epoch, bar)
+            _end_epoch(run, history, means, epoch, start, bar)
     except KeyboardInterrupt:
         if checkpoint is not None:
             tqdm.write(
@@ -361,17 +308,102 @@ def fit(
     return history
 
 
-def load_or_train(model: torch.nn.Module, checkpoint: str | Path, train, test=None, **kwargs):
-    """Load ``checkpoint`` if it holds a finished run, otherwise train (resuming a partial one).
+@dataclass(frozen=True)
+class _Run:
+    """What every epoch and step of one :func:`fit` uses, fixed for the whole run."""
 
-    Takes the same keyword arguments as :func:`fit` and returns the :class:`History`.
+    model: torch.nn.Module
+    loss_fn: LossFn
+    optimizer: torch.optim.Optimizer
+    autocast: Callable  # () -> autocast context (or nullcontext)
+    scaler: torch.amp.GradScaler | None
+    device: torch.device
+    clip_grad_norm: float | None
+    lr: float | None  # the learning rate, named in the divergence message
+    check_every: int  # check the loss for NaN/inf every this many batches
+    train: Iterable
+    test: Iterable | None
+    checkpoint: str | Path | None
+    epochs: int
+    progress: bool
+    verbose: bool
+
+
+def _progress_bar(batches, epochs_left: int, progress: bool):
+    steps = len(batches) if hasattr(batches, "__len__") else None
+    return tqdm(
+        total=steps * epochs_left if steps else None,
+        desc="training",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+
+
+def _train_step(run: _Run, batch, epoch: int, i: int) -> tuple[list[str], torch.Tensor]:
+    """One optimiser step on ``batch`` (batch ``i`` of ``epoch``).
+
+    Returns the names of the loss parts and their values (detached, float32, on the device).
     """
-    return fit(model, train, test, checkpoint=checkpoint, **kwargs)
+    if batch[0].device != run.device:
+        batch = tuple(t.to(run.device, non_blocking=True) for t in batch)
+    with run.autocast():
+        parts = _as_parts(run.loss_fn(run.model, batch), "the loss")
+    values = torch.stack([v.detach().float() for v in parts.values()])
+    if i % run.check_every == 0 and not torch.isfinite(values).all():
+        raise _diverged(
+            parts, values.tolist(), epoch, i, run.lr, weights_intact=run.check_every == 1
+        )
+    optimizer, scaler = run.optimizer, run.scaler
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(parts["loss"]).backward()
+        scaler.unscale_(optimizer)
+    else:
+        parts["loss"].backward()
+    if run.clip_grad_norm is not None:
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.clip_grad_norm)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    return list(parts), values
 
 
-def checkpoint_path(name: str, folder: str | Path = "checkpoints") -> Path:
-    """``checkpoints/<name>-<profile>.pt``: runs of different profiles never share a file."""
-    return Path(folder) / f"{name}-{current_profile()}.pt"
+def _train_epoch(run: _Run, epoch: int, bar) -> dict[str, float]:
+    """One pass over the training batches; the per-sample mean of each loss part."""
+    run.model.train()
+    total, names, count = None, None, 0
+    for i, batch in enumerate(run.train, start=1):
+        names, values = _train_step(run, batch, epoch, i)
+        n = len(batch[0])
+        total = values * n if total is None else total + values * n
+        count += n
+        bar.update(1)
+        if i % 50 == 0 and run.progress:
+            bar.set_postfix(epoch=epoch, loss=f"{total[0].item() / count:.4g}")
+    if total is None:
+        raise ValueError("the training data gave no batches")
+    means = (total / count).tolist()
+    if not all(math.isfinite(v) for v in means):
+        raise _diverged(names, means, epoch, i, run.lr, weights_intact=False)
+    return dict(zip(names, means, strict=True))
+
+
+def _end_epoch(run: _Run, history: History, means, epoch: int, start: float, bar) -> None:
+    """Record the epoch: its means, the test evaluation, its seconds, the checkpoint, a line."""
+    history.train.append(means)
+    if run.test is not None:
+        history.test.append(evaluate(run.model, run.test, loss_fn=run.loss_fn, device=run.device))
+    history.seconds.append(time.perf_counter() - start)
+    if run.checkpoint is not None:
+        _save(Path(run.checkpoint), run.model, run.optimizer, run.scaler, run.train, history)
+    if run.verbose:
+        line = f"epoch {epoch}/{run.epochs}: train {_fmt(history.train[-1])}"
+        if history.test:
+            line += f" | test {_fmt(history.test[-1])}"
+        tqdm.write(line + f" | {history.seconds[-1]:.1f} s")
+    bar.set_postfix(epoch=epoch, loss=f"{history.train[-1]['loss']:.4g}")
 
 
 # ----------------------------------------------------------------------------- state
