@@ -157,8 +157,12 @@ def test_histogram_loss_matches_a_loop():
 
 
 def test_histogram_rejects_bad_settings():
-    with pytest.raises(ValueError, match="mix"):
+    with pytest.raises(ValueError, match=r"ColorHistogram: mix must be in \[0, 1\], got 1.5"):
         ColorHistogram(mix=1.5)
+    with pytest.raises(ValueError, match="ColorHistogram: bin_size must be > 0, got 0"):
+        ColorHistogram(bin_size=0)
+    with pytest.raises(ValueError, match="ColorHistogram: limit must be > 0, got -1"):
+        ColorHistogram(limit=-1.0)
     with pytest.raises(ValueError, match=r"\(B, 2, H, W\)"):
         ColorHistogram().fit(torch.zeros(2, 3, 4, 4))
 

@@ -21,18 +21,15 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from .validation import float_tensor
+
 __all__ = ["CORRUPTIONS", "gaussian_noise", "masking_noise", "salt_and_pepper"]
 
 
 def _check_input(x: Tensor, where: str) -> None:
     """Raise a ``TypeError`` unless ``x`` is a floating-point tensor."""
-    if not torch.is_tensor(x):
-        raise TypeError(f"{where}: x must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(
-            f"{where}: x must be a floating-point tensor in [0, 1], got dtype {x.dtype}; "
-            "convert it with x.float() / 255"
-        )
+    what, fix = "a floating-point tensor in [0, 1]", "convert it with x.float() / 255"
+    float_tensor(x, f"{where}: x", what=what, fix=fix)
 
 
 def _check_fraction(fraction: float, where: str) -> float:

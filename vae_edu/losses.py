@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .validation import float_tensor, positive_float, unit_interval, unit_values
+
 __all__ = [
     "LOG_2PI",
     "bernoulli_nll",
@@ -124,39 +126,6 @@ def check_same_shape(
     )
 
 
-def _check_float(t: Tensor, name: str, where: str) -> None:
-    """Raise a ``TypeError`` if ``t`` is not a floating-point tensor (e.g. uint8 images)."""
-    if not torch.is_tensor(t):
-        raise TypeError(f"{where}: {name} must be a torch.Tensor, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(
-            f"{where}: {name} must be a floating-point tensor, got dtype {t.dtype}; "
-            f"convert it with {name}.float()"
-        )
-
-
-def _check_unit_interval(x: Tensor, name: str, where: str) -> None:
-    """Raise a ``ValueError`` unless all values of ``x`` lie in [0, 1] (one min/max pass)."""
-    if x.numel() == 0:
-        return
-    lo, hi = (v.item() for v in torch.aminmax(x.detach()))
-    if lo >= 0.0 and hi <= 1.0:  # also False for NaN, which is what we want
-        return
-    if math.isnan(lo) or math.isnan(hi):
-        hint = f"{name} contains NaN"
-    elif lo >= 0.0 and hi <= 255.0:
-        hint = "divide by 255"
-    elif lo < 0.0:
-        hint = (
-            "do not standardise the inputs (e.g. with transforms.Normalize) for a Bernoulli decoder"
-        )
-    else:
-        hint = "rescale the data to [0, 1]"
-    raise ValueError(
-        f"{where}: {name} must be floats in [0, 1], got values in [{lo:g}, {hi:g}]; {hint}"
-    )
-
-
 # ---------------------------------------------------------------------------
 # Reconstruction terms: -log p(x | z)
 # ---------------------------------------------------------------------------
@@ -185,10 +154,10 @@ def bernoulli_nll(logits: Tensor, x: Tensor, *, validate: bool = True) -> Tensor
         TypeError: if ``x`` (or ``logits``) is not a floating-point tensor.
     """
     if validate:
-        _check_float(logits, "logits", "bernoulli_nll")
-        _check_float(x, "x", "bernoulli_nll")
+        float_tensor(logits, "bernoulli_nll: logits", fix="convert it with logits.float()")
+        float_tensor(x, "bernoulli_nll: x", fix="convert it with x.float()")
         check_same_shape(logits, x, ("logits", "x"), where="bernoulli_nll")
-        _check_unit_interval(x, "x", "bernoulli_nll")
+        unit_values(x, "bernoulli_nll: x")
     bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")  # (B, ...)
     return _sum_per_sample(bce)
 
@@ -225,8 +194,8 @@ def gaussian_nll(
         TypeError: if ``x`` or ``mean`` is not a floating-point tensor.
     """
     if validate:
-        _check_float(mean, "mean", "gaussian_nll")
-        _check_float(x, "x", "gaussian_nll")
+        float_tensor(mean, "gaussian_nll: mean", fix="convert it with mean.float()")
+        float_tensor(x, "gaussian_nll: x", fix="convert it with x.float()")
         check_same_shape(mean, x, ("mean", "x"), where="gaussian_nll")
     logvar = torch.as_tensor(logvar, dtype=x.dtype, device=x.device)
     if validate:
@@ -271,8 +240,8 @@ def gaussian_nll_from_mse(
     mse_sum = torch.as_tensor(mse_sum)
     if not mse_sum.is_floating_point():
         mse_sum = mse_sum.float()
-    if not torch.is_tensor(sigma) and not sigma > 0:
-        raise ValueError(f"gaussian_nll_from_mse: sigma must be > 0, got {sigma}")
+    if not torch.is_tensor(sigma):
+        positive_float(sigma, "gaussian_nll_from_mse: sigma")
     sigma = torch.as_tensor(sigma, dtype=mse_sum.dtype, device=mse_sum.device)
     return mse_sum / (2.0 * sigma**2) + num_pixels * (torch.log(sigma) + 0.5 * LOG_2PI)
 
@@ -482,17 +451,10 @@ def sparse_kl_penalty(h: Tensor, rho: float, eps: float = 1e-6) -> Tensor:
         ValueError: if ``rho`` is not in (0, 1), or ``h`` has values outside [0, 1]
             (e.g. ReLU activations; this penalty needs sigmoid units).
     """
-    rho = float(rho)
-    if not 0.0 < rho < 1.0:
-        raise ValueError(f"sparse_kl_penalty: rho must be in (0, 1), got {rho}")
-    _check_float(h, "h", "sparse_kl_penalty")
-    if h.numel() > 0:
-        lo, hi = (v.item() for v in torch.aminmax(h.detach()))
-        if not (lo >= 0.0 and hi <= 1.0):
-            raise ValueError(
-                f"sparse_kl_penalty: h must be activations in (0, 1) (e.g. sigmoid outputs), "
-                f"got values in [{lo:g}, {hi:g}]"
-            )
+    rho = unit_interval(rho, "sparse_kl_penalty: rho", open_low=True, open_high=True)
+    float_tensor(h, "sparse_kl_penalty: h", fix="convert it with h.float()")
+    hint = "this penalty needs sigmoid units, not e.g. ReLU"
+    unit_values(h, "sparse_kl_penalty: h", what="activations", hint=hint)
     rho_hat = mean_activation(h).clamp(eps, 1.0 - eps)  # (H,)
     kl = rho * torch.log(rho / rho_hat) + (1.0 - rho) * torch.log((1.0 - rho) / (1.0 - rho_hat))
     return kl.sum()

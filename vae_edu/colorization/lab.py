@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..validation import float_tensor
+
 __all__ = [
     "AB_SCALE",
     "L_SCALE",
@@ -45,11 +47,8 @@ _KAPPA = 7.787
 
 
 def _check_channels(image: Tensor, name: str, where: str) -> None:
-    if not torch.is_tensor(image):
-        raise TypeError(f"{where}: {name} must be a torch.Tensor, got {type(image).__name__}")
-    if not image.is_floating_point():
-        hint = "; divide 0-255 pixels by 255" if name == "rgb" else ""
-        raise TypeError(f"{where}: {name} must be a float tensor, got {image.dtype}{hint}")
+    fix = "divide 0-255 pixels by 255" if name == "rgb" else None
+    float_tensor(image, f"{where}: {name}", fix=fix)
     if image.dim() < 3 or image.shape[-3] != 3:
         raise ValueError(
             f"{where}: {name} must have shape (..., 3, H, W) (channels first), got "

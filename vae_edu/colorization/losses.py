@@ -28,7 +28,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ..losses import LOG_2PI, _check_float, check_same_shape
+from ..losses import LOG_2PI, check_same_shape
+from ..validation import float_tensor, positive_float, positive_int, unit_interval
 
 __all__ = [
     "ColorHistogram",
@@ -45,7 +46,7 @@ __all__ = [
 
 def _check_field(t: Tensor, name: str, where: str) -> None:
     """Raise one clear error unless ``t`` is a floating ``(B, C, H, W)`` tensor."""
-    _check_float(t, name, where)
+    float_tensor(t, f"{where}: {name}", fix=f"convert it with {name}.float()")
     if t.dim() != 4:
         raise ValueError(
             f"{where}: {name} must be a colour field of shape (B, C, H, W), got shape "
@@ -133,12 +134,9 @@ class ColorHistogram(nn.Module):
 
     def __init__(self, bin_size: float = 0.1, limit: float = 1.1, mix: float = 0.5):
         super().__init__()
-        if not bin_size > 0 or not limit > 0:
-            raise ValueError(
-                f"ColorHistogram: bin_size and limit must be > 0, got {bin_size}, {limit}"
-            )
-        if not 0.0 <= mix <= 1.0:
-            raise ValueError(f"ColorHistogram: mix must be in [0, 1], got {mix}")
+        positive_float(bin_size, "ColorHistogram: bin_size")
+        positive_float(limit, "ColorHistogram: limit")
+        unit_interval(mix, "ColorHistogram: mix")
         self.bin_size, self.limit, self.mix = float(bin_size), float(limit), float(mix)
         self.bins_per_axis = math.ceil(2 * limit / bin_size - 1e-9)
         q = self.bins_per_axis**2
@@ -233,9 +231,7 @@ class ColorPCA(nn.Module):
 
     def __init__(self, k: int = 20):
         super().__init__()
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"ColorPCA: k must be a positive int, got {k!r}")
-        self.k = k
+        self.k = positive_int(k, "ColorPCA: k")
         self.register_buffer("mean", torch.zeros(0))
         self.register_buffer("components", torch.zeros(0, k))
         self.register_buffer("variances", torch.ones(k))
