@@ -34,6 +34,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torchvision.utils import make_grid
 
+from .validation import nonnegative_int, positive_int
+
 __all__ = [
     "DIGIT_COLORS",
     "bar_compare",
@@ -59,6 +61,8 @@ _IMAGE_SHAPES = "(N, 1, H, W), (N, H, W), (N, 784), (N, 3, H, W) or (N, H, W, 3)
 
 
 # ----------------------------------------------------------------------------- helpers
+# tile_images, figure_and_axes and draw_image (no checks of their own) are shared with the
+# plots of vae_edu.colorization.plots.
 
 
 def _to_numpy(x, name: str) -> np.ndarray:
@@ -123,7 +127,7 @@ def _warn_outside_unit(a: np.ndarray, name: str) -> None:
         )
 
 
-def _tile(a: np.ndarray, ncol: int, padding: int, pad_value: float) -> np.ndarray:
+def tile_images(a: np.ndarray, ncol: int, padding: int, pad_value: float) -> np.ndarray:
     """``(N, H, W[, 3])`` -> one image of ``ncol`` columns (``torchvision.utils.make_grid``);
     the gaps and the empty cells get ``pad_value``."""
     t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.result_type(a.dtype, np.float32)))
@@ -137,12 +141,7 @@ def _tile(a: np.ndarray, ncol: int, padding: int, pad_value: float) -> np.ndarra
     return (grid[0] if a.ndim == 3 else grid.permute(1, 2, 0)).numpy()
 
 
-def _check_positive(value: int, name: str) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _axes(ax, figsize) -> tuple[Figure, plt.Axes]:
+def figure_and_axes(ax, figsize) -> tuple[Figure, plt.Axes]:
     """``ax`` and its figure, or a new figure with one axes."""
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize, layout="constrained")
@@ -155,7 +154,7 @@ def _root_figure(ax) -> Figure:
     return getattr(fig, "figure", None) or fig  # an axes in a SubFigure: the whole figure
 
 
-def _imshow(ax, grid: np.ndarray, cmap: str = "gray") -> None:
+def draw_image(ax, grid: np.ndarray, cmap: str = "gray") -> None:
     """Show one image (grey with ``cmap`` from 0 = black to 1 = white, or RGB), no ticks."""
     if grid.ndim == 3:
         grid = np.clip(grid, 0.0, 1.0)
@@ -183,11 +182,10 @@ def image_grid(images, nrow: int = 10, padding: int = 2, *, pad_value: float = P
         grey images, with a trailing ``3`` for colour ones, where ``C = min(nrow, N)``
         and ``R = ceil(N / C)``.  Values are copied unchanged (not clipped).
     """
-    _check_positive(nrow, "nrow")
-    if not isinstance(padding, (int, np.integer)) or padding < 0:
-        raise ValueError(f"padding must be a non-negative int, got {padding!r}")
+    nrow = positive_int(nrow, "nrow")
+    padding = nonnegative_int(padding, "padding")
     a = _as_images(images)
-    return _tile(a, min(nrow, len(a)), int(padding), pad_value)
+    return tile_images(a, min(nrow, len(a)), padding, pad_value)
 
 
 def show_images(
@@ -202,8 +200,8 @@ def show_images(
         ncol, nrows = min(nrow, len(a)), math.ceil(len(a) / min(nrow, len(a)))
         height = max(1.0, nrows * _TILE_INCHES) + 0.3 * bool(title)
         figsize = (max(2.0, ncol * _TILE_INCHES), height)
-    fig, ax = _axes(ax, figsize)
-    _imshow(ax, grid)
+    fig, ax = figure_and_axes(ax, figsize)
+    draw_image(ax, grid)
     if title:
         ax.set_title(title)
     return fig
@@ -228,17 +226,17 @@ def compare_rows(
             "compare_rows: expected a non-empty dict {label: images}, "
             f"got {type(rows).__name__}{' (empty)' if isinstance(rows, Mapping) else ''}"
         )
-    _check_positive(n, "n")
+    n = positive_int(n, "n")
     grids = {}
     for label, images in rows.items():
         a = _as_images(images, f"compare_rows[{label!r}]")[:n]
         _warn_outside_unit(a, f"compare_rows[{label!r}]")
-        grids[label] = _tile(a, n, 2, PAD_VALUE)
+        grids[label] = tile_images(a, n, 2, PAD_VALUE)
     if figsize is None:
         figsize = (n * _TILE_INCHES + 1.5, len(rows) * (_TILE_INCHES + 0.1) + 0.4 * bool(title))
     fig, axes = plt.subplots(len(rows), 1, figsize=figsize, squeeze=False, layout="constrained")
     for ax, (label, grid) in zip(axes[:, 0], grids.items(), strict=True):
-        _imshow(ax, grid)
+        draw_image(ax, grid)
         ax.set_ylabel(str(label), rotation=0, ha="right", va="center")
     if title:
         fig.suptitle(title)
@@ -257,7 +255,7 @@ def show_filters(weight, n: int = 64, nrow: int = 8, title: str | None = None, a
     if w.ndim != 2 or w.shape[1] != 784:
         hint = "; for a decoder's nn.Linear(H, 784) pass weight.T" if w.shape[:1] == (784,) else ""
         raise ValueError(f"show_filters: expected a weight of shape (H, 784), got {w.shape}{hint}")
-    _check_positive(n, "n")
+    n = positive_int(n, "n")
     _check_finite(w, "show_filters")
     w = w[:n].astype(np.float32)
     low, high = w.min(axis=1, keepdims=True), w.max(axis=1, keepdims=True)
@@ -294,7 +292,7 @@ def scatter_codes(
             "sklearn.manifold.TSNE(2).fit_transform(codes)"
         )
     _check_finite(z, "scatter_codes: codes")
-    fig, ax = _axes(ax, (5, 5))
+    fig, ax = figure_and_axes(ax, (5, 5))
     if labels is None:
         ax.scatter(z[:, 0], z[:, 1], s=s, alpha=alpha, color="0.4")
     else:
@@ -364,7 +362,7 @@ def plot_history(
     for part in parts:
         if part not in available:
             raise KeyError(f"no loss part {part!r} in the history; the parts are {available}")
-    fig, ax = _axes(ax, (6, 4))
+    fig, ax = figure_and_axes(ax, (6, 4))
     offset = len({line.get_color() for line in ax.get_lines()})  # colours already on ax
     prefix = f"{label} " if label else ""
     for i, part in enumerate(parts):
@@ -399,7 +397,7 @@ def histogram(
     if v.size == 0:
         raise ValueError("histogram: expected at least one value, got none")
     _check_finite(v, "histogram")
-    fig, ax = _axes(ax, (5, 3.5))
+    fig, ax = figure_and_axes(ax, (5, 3.5))
     ax.hist(v, bins=bins, color="C0")
     ax.set_ylabel("count")
     if xlabel:
@@ -427,7 +425,7 @@ def bar_compare(
     except (TypeError, ValueError) as err:
         raise ValueError(f"bar_compare: expected numbers as values, got {values!r}") from err
     _check_finite(np.asarray(heights), "bar_compare")
-    fig, ax = _axes(ax, (max(3.0, 1.2 * len(values) + 1), 3.5))
+    fig, ax = figure_and_axes(ax, (max(3.0, 1.2 * len(values) + 1), 3.5))
     labels = [str(k) for k in values]
     bars = ax.bar(labels, heights, color=[f"C{i % 10}" for i in range(len(labels))])
     ax.bar_label(bars, labels=[fmt.format(h) for h in heights], padding=2)

@@ -13,7 +13,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..viz import _axes, _imshow, _tile
+from ..viz import draw_image, figure_and_axes, tile_images
 from .lab import AB_SCALE, lab_to_rgb, merge_grey_color
 from .losses import ColorHistogram
 
@@ -66,10 +66,10 @@ def show_samples(
     columns += [merge_grey_color(grey, samples[:, j]) for j in range(k)]
     tiles = torch.stack(columns, dim=1).flatten(0, 1).permute(0, 2, 3, 1).numpy()
     ncol = len(columns)
-    grid = _tile(tiles, ncol, 2, 1.0)
+    grid = tile_images(tiles, ncol, 2, 1.0)
     h, w = grey.shape[2:]
-    fig, ax = _axes(ax, (0.55 * ncol + 0.5, 0.55 * b + 0.6))
-    _imshow(ax, grid)
+    fig, ax = figure_and_axes(ax, (0.55 * ncol + 0.5, 0.55 * b + 0.6))
+    draw_image(ax, grid)
     labels = ["grey"] + (["truth"] if truth is not None else [])
     for j, label in enumerate(labels):
         ax.text(2 + j * (w + 2) + w / 2, -1, label, ha="center", va="bottom", fontsize=7)
@@ -111,7 +111,7 @@ def scatter_hue_codes(
             f"{hue.shape}"
         )
     colors = hue_rgb(hues)
-    fig, ax = _axes(ax, (4.2, 4.0))
+    fig, ax = figure_and_axes(ax, (4.2, 4.0))
     for k, rgb in enumerate(colors):
         label = names[k] if names else f"hue {k}"
         pts = codes[hue == k]
