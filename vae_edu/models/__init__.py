@@ -11,6 +11,8 @@ over the batch, in nats where they are log-likelihoods, ready for
   interface all VAEs share (encode, decode, log_likelihood, log_weights, sample);
 * ``conv_vae``: the convolutional VAE;
 * ``cvae``: conditional VAEs, p(x|z,y) and q(z|x,y), MLP and convolutional;
+* ``condition``: what a model that takes a condition y provides, :func:`is_conditional`
+  and :func:`prepare_condition` (the one check of a y for any model);
 * ``linear_gaussian``: a linear-Gaussian VAE whose log p(x) and posterior are exact.
 """
 
@@ -23,6 +25,7 @@ from .autoencoders import (
     StackedClassifier,
     deep_autoencoder,
 )
+from .condition import is_conditional, prepare_condition
 from .conv_vae import ConvVAE
 from .cvae import CVAE, ConditionalVAE, ConvCVAE, interpolate_attributes
 from .linear_gaussian import LinearGaussianVAE
@@ -36,6 +39,8 @@ __all__ = [
     "ConvCVAE",
     "ConditionalVAE",
     "interpolate_attributes",
+    "is_conditional",
+    "prepare_condition",
     "LinearGaussianVAE",
     "Autoencoder",
     "ContractiveAutoencoder",

@@ -41,6 +41,7 @@ from ..losses import (
     sparse_kl_penalty,
 )
 from ..train import History, evaluation_mode, fit, model_device
+from ..validation import image_batch, nonnegative_float, unit_interval
 
 __all__ = [
     "ACTIVATIONS",
@@ -72,15 +73,7 @@ def _as_rows(x: Tensor, input_dim: int, who: str) -> Tensor:
 
     Raises a ``ValueError`` naming the expected and the actual shape otherwise.
     """
-    if not torch.is_tensor(x):
-        raise TypeError(f"{who} expects a tensor of images, got {type(x).__name__}")
-    if x.dim() < 2 or x.shape[1:].numel() != input_dim:
-        expected = "(B, 1, 28, 28) or (B, 784)" if input_dim == 784 else f"(B, {input_dim})"
-        raise ValueError(
-            f"{who} expects a batch of shape {expected}, got a tensor of shape "
-            f"{tuple(x.shape)}; add a batch dimension with x.unsqueeze(0) for one image"
-        )
-    return x.flatten(1)
+    return image_batch(x, input_dim, who).flatten(1)
 
 
 def _check_sizes(sizes: Sequence[int], who: str) -> tuple[int, ...]:
@@ -285,8 +278,9 @@ class SparseAutoencoder(_AutoencoderBase):
         super().__init__()
         if penalty not in self.DEFAULT_WEIGHT:
             raise ValueError(f"penalty must be 'kl' or 'l1', got {penalty!r}")
-        if penalty == "kl" and not 0.0 < rho < 1.0:
-            raise ValueError(f"rho is a target mean activation and must be in (0, 1), got {rho}")
+        if penalty == "kl":
+            what = f"{type(self).__name__}: rho, the target mean activation,"
+            unit_interval(rho, what, open_low=True, open_high=True)
         self.sizes = _check_sizes(sizes, type(self).__name__)
         self.input_dim, self.code_dim = self.sizes[0], self.sizes[-1]
         self.penalty, self.rho = penalty, rho
@@ -334,8 +328,7 @@ class ContractiveAutoencoder(_AutoencoderBase):
 
     def __init__(self, hidden: int = 200, lam: float = 1.0, input_dim: int = 784):
         super().__init__()
-        if lam < 0:
-            raise ValueError(f"lam weights a penalty and must be >= 0, got {lam}")
+        nonnegative_float(lam, f"{type(self).__name__}: lam, the weight of the penalty,")
         self.input_dim, self.code_dim, self.lam = input_dim, hidden, lam
         self.encoder = nn.Sequential(nn.Linear(input_dim, hidden), nn.Sigmoid())
         self.decoder = nn.Linear(hidden, input_dim)

@@ -6,10 +6,12 @@ from torch import Tensor, nn
 
 from .vae import BaseVAE
 
-__all__ = ["ConvVAE", "conv_decoder", "conv_encoder"]
+__all__ = ["ConvVAE", "check_channels", "conv_decoder", "conv_encoder"]
 
 
-def _check_channels(channels, where: str) -> tuple[int, int]:
+def check_channels(channels, where: str) -> tuple[int, int]:
+    """The channels ``(c1, c2)`` of :func:`conv_encoder` and :func:`conv_decoder`: two
+    positive ints, else a ValueError that starts with ``where``."""
     channels = tuple(channels)
     if len(channels) != 2 or not all(isinstance(c, int) and c >= 1 for c in channels):
         raise ValueError(
@@ -68,7 +70,7 @@ class ConvVAE(BaseVAE):
         super().__init__(
             latent_dim, data_shape=(1, 28, 28), likelihood=likelihood, sigma=sigma, beta=beta
         )
-        self.channels = _check_channels(channels, "ConvVAE")
+        self.channels = check_channels(channels, "ConvVAE")
         self.encoder = conv_encoder(1, self.channels)
         self.to_mu_logvar = nn.Linear(self.channels[1] * 7 * 7, 2 * latent_dim)
         self.decoder = conv_decoder(latent_dim, self.channels)

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .conv_vae import _check_channels, conv_decoder, conv_encoder
+from ..validation import positive_int
+from .conv_vae import check_channels, conv_decoder, conv_encoder
 from .vae import BaseVAE
 
 __all__ = ["CVAE", "ConditionalVAE", "ConvCVAE", "interpolate_attributes"]
@@ -23,16 +24,17 @@ class ConditionalVAE(BaseVAE):
     """A :class:`BaseVAE` whose ``encode(x, y)`` and ``decode(z, y)`` also take y.
 
     Every method of :class:`BaseVAE` then takes ``y`` after ``x`` (or after ``n`` in
-    ``sample``), and ``loss`` expects batches ``(x, y)``.
+    ``sample``), and ``loss`` expects batches ``(x, y)``.  It provides what
+    :mod:`vae_edu.models.condition` asks of a conditional model: ``conditional = True``,
+    ``y_dim``, :meth:`as_condition`; a subclass implements ``encode(x, y)`` and
+    ``decode(z, y)``.
     """
 
     conditional = True
 
     def __init__(self, y_dim: int, latent_dim: int, **kwargs):
         super().__init__(latent_dim, **kwargs)
-        if not isinstance(y_dim, int) or y_dim < 1:
-            raise ValueError(f"{type(self).__name__}: y_dim must be a positive int, got {y_dim!r}")
-        self.y_dim = y_dim
+        self.y_dim = positive_int(y_dim, f"{type(self).__name__}: y_dim")
 
     def as_condition(self, y, batch_size: int | None = None) -> Tensor:
         """y -> float tensor ``(B, y_dim)`` on the model's device.
@@ -157,7 +159,7 @@ class ConvCVAE(ConditionalVAE):
             sigma=sigma,
             beta=beta,
         )
-        self.channels = _check_channels(channels, "ConvCVAE")
+        self.channels = check_channels(channels, "ConvCVAE")
         self.encoder = conv_encoder(1 + y_dim, self.channels)
         self.to_mu_logvar = nn.Linear(self.channels[1] * 7 * 7, 2 * latent_dim)
         self.decoder = conv_decoder(latent_dim + y_dim, self.channels)

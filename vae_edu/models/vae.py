@@ -23,6 +23,8 @@ from ..losses import (
     log_std_normal,
     reparameterize,
 )
+from ..validation import image_batch, nonnegative_float, positive_int
+from .condition import prepare_condition
 
 __all__ = ["LIKELIHOODS", "BaseVAE", "VAE"]
 
@@ -34,7 +36,7 @@ class BaseVAE(nn.Module):
     """What every VAE of the course shares: the ELBO, sampling, importance weights.
 
     A subclass builds its layers after ``super().__init__(...)`` and implements two
-    methods (plus ``y`` in both for a conditional model, see :mod:`vae_edu.models.cvae`):
+    methods (plus ``y`` in both for a conditional model, see :mod:`vae_edu.models.condition`):
 
     * ``encode(x) -> (mu, logvar)``: ``x (B, ...)`` -> two ``(B, Z)`` tensors, the
       parameters of ``q(z|x) = N(mu, diag(exp(logvar)))``;
@@ -56,7 +58,8 @@ class BaseVAE(nn.Module):
         beta: weight of the KL term in :meth:`loss` (1 gives the negative ELBO).
     """
 
-    #: True for models of p(x | z, y) that take a condition y (CVAEs).
+    #: True for models of p(x | z, y) that take a condition y (CVAEs); what such a model
+    #: provides: :mod:`vae_edu.models.condition`.
     conditional = False
 
     def __init__(
@@ -72,10 +75,8 @@ class BaseVAE(nn.Module):
         name = type(self).__name__
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"{name}: likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-        if not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(f"{name}: latent_dim must be a positive int, got {latent_dim!r}")
-        if not beta >= 0:
-            raise ValueError(f"{name}: beta must be >= 0, got {beta!r}")
+        latent_dim = positive_int(latent_dim, f"{name}: latent_dim")
+        nonnegative_float(beta, f"{name}: beta")
         self.latent_dim, self.beta, self.likelihood = latent_dim, beta, likelihood
         self.data_shape = tuple(data_shape)
         # how to show one sample: as an MNIST image when it has 784 values
@@ -112,21 +113,7 @@ class BaseVAE(nn.Module):
 
     def _as_data(self, x: Tensor) -> Tensor:
         """Check a batch of images and reshape it to ``(B, *data_shape)``."""
-        name = type(self).__name__
-        if not torch.is_tensor(x):
-            raise TypeError(f"{name} expects a tensor of images, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(
-                f"{name} expects float images in [0, 1], got dtype {x.dtype}; "
-                "convert with x.float() / 255"
-            )
-        n = math.prod(self.data_shape)
-        if x.dim() < 2 or x[0].numel() != n:
-            shapes = "(B, 1, 28, 28) or (B, 784)" if n == 784 else f"(B, {n})"
-            raise ValueError(
-                f"{name} expects images of {n} pixels, shape {shapes}, got a batch of shape "
-                f"{tuple(x.shape)}"
-            )
+        x = image_batch(x, math.prod(self.data_shape), type(self).__name__, floats=True)
         return x.reshape(x.shape[0], *self.data_shape)
 
     def _output(self, h: Tensor) -> Tensor:
@@ -140,20 +127,12 @@ class BaseVAE(nn.Module):
         return torch.device("cpu"), torch.get_default_dtype()
 
     def _condition(self, y, batch_size: int) -> Tensor | None:
-        """Check ``y`` against the model: None for an unconditional model, else (B, y_dim)."""
-        name = type(self).__name__
-        if not self.conditional:
-            if y is not None:
-                raise TypeError(
-                    f"{name} is unconditional and takes no y, got {type(y).__name__}; "
-                    "pass keyword arguments such as k=... by name"
-                )
-            return None
-        if y is None:
-            raise TypeError(
-                f"{name} is conditional: pass y, int labels (B,) or a float (B, y_dim) tensor"
-            )
-        return self.as_condition(y, batch_size)
+        """Check ``y`` against the model: None for an unconditional model, else (B, y_dim)
+        (:func:`vae_edu.models.condition.prepare_condition`)."""
+        # y comes second in the methods, where a number meant for k or n_samples lands
+        return prepare_condition(
+            self, y, batch_size, hint="pass keyword arguments such as k=... by name"
+        )
 
     def _split_batch(self, batch) -> tuple[Tensor, Tensor | None]:
         """A batch of :func:`vae_edu.train.fit` -> (x, y or None)."""
