@@ -178,7 +178,7 @@ def test_chunked_iwae_equals_one_logsumexp_over_the_same_draws():
     lw = torch.cat([model.log_weights(x, k=m, generator=g) for m in (3, 3, 3, 1)])  # (10, B)
     chunked = iwae_nll(model, x, k=10, chunk=3, generator=gen(11))
     torch.testing.assert_close(chunked, -(torch.logsumexp(lw, 0) - math.log(10)))
-    with pytest.raises(ValueError, match="k must be an int >= 1"):
+    with pytest.raises(ValueError, match="iwae_nll: k must be a positive int, got 0"):
         iwae_nll(model, x, k=0)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .device import pick_device
+from .validation import positive_int
 
 DATA_ENV = "VAE_EDU_DATA"
 CACHE_ENV = "VAE_EDU_CACHE"
@@ -402,8 +403,7 @@ class Batches:
                     "Batches needs tensors of the same length on the same device, got "
                     + ", ".join(f"{tuple(t.shape)} on {t.device}" for t in tensors)
                 )
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        batch_size = positive_int(batch_size, "batch_size")
         if n == 0:
             raise ValueError("Batches got empty tensors: there is nothing to train on")
         self.tensors = tensors

@@ -2,7 +2,7 @@
 
 Data may be given as an :class:`~vae_edu.data.MNISTSplit`, a tensor of images
 ``(N, 1, 28, 28)`` in [0, 1], or a pair ``(images, labels)``.  Conditional models
-(``model.conditional``) use the labels; other models ignore them.
+(:func:`vae_edu.models.is_conditional`) use the labels; other models ignore them.
 
 All log-likelihoods are in nats per image (summed over the 784 pixels).  Every function
 runs without gradients and with the model in eval mode, and puts the mode back.
@@ -18,7 +18,9 @@ import torch
 from torch import Tensor, nn
 
 from .data import MNISTSplit
+from .models.condition import is_conditional
 from .train import evaluation_mode, model_device
+from .validation import positive_int
 
 __all__ = [
     "code_accuracy",
@@ -40,10 +42,6 @@ CHUNK_FLOATS = 2**24
 # ----------------------------------------------------------------------------- helpers
 
 
-def _is_conditional(model) -> bool:
-    return bool(getattr(model, "conditional", False))
-
-
 def _batches(model, data, batch_size: int) -> Iterator[tuple[Tensor, Tensor | None]]:
     """Yield ``(x, y)`` batches on the model's device; y is None unless the model is
     conditional."""
@@ -58,11 +56,10 @@ def _batches(model, data, batch_size: int) -> Iterator[tuple[Tensor, Tensor | No
             "expected an MNISTSplit, a tensor of images or a pair (images, labels), "
             f"got {type(data).__name__}"
         )
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = positive_int(batch_size, "batch_size")
     if len(images) == 0:
         raise ValueError("the data is empty")
-    conditional = _is_conditional(model)
+    conditional = is_conditional(model)
     if conditional and labels is None:
         raise TypeError(
             f"{type(model).__name__} is conditional: pass an MNISTSplit or (images, labels), "
@@ -147,14 +144,12 @@ def iwae_nll(
     Returns:
         ``(B,)`` in nats.
     """
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"iwae_nll: k must be an int >= 1, got {k!r}")
+    k = positive_int(k, "iwae_nll: k")
     device = model_device(model) or x.device
     x = x.to(device)
     if chunk is None:
         chunk = max(1, CHUNK_FLOATS // max(1, x.numel()))
-    if not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"iwae_nll: chunk must be a positive int, got {chunk!r}")
+    chunk = positive_int(chunk, "iwae_nll: chunk")
     log_sum = None  # log sum_i w_i over the chunks so far, (B,)
     with evaluation_mode(model):
         for start in range(0, k, chunk):
@@ -312,7 +307,7 @@ def sample_grid(model, n: int, y=None, *, generator: torch.Generator | None = No
 
     A conditional model without ``y`` gets the labels 0, 1, 2, ... in turn.
     """
-    if _is_conditional(model) and y is None:
+    if is_conditional(model) and y is None:
         y = torch.arange(n) % model.y_dim
     with evaluation_mode(model):
         return model.sample(n, y, generator=generator)

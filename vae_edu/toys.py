@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from .validation import positive_int
+
 __all__ = ["two_branch_colours"]
 
 #: Standard deviation of the noise around each branch.
@@ -19,8 +21,7 @@ BRANCH_NOISE = 0.05
 def two_branch_colours(n: int, generator: torch.Generator | None = None):
     """``(g, z)``: ``g: (n, 1)`` uniform in [-1, 1]; ``z: (n, 2)`` on one of two branches,
     ``(g, g^2)`` or ``(-g, 1 - g^2)``, with probability 1/2 each, plus N(0, 0.05^2 I)."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"two_branch_colours: n must be a positive int, got {n!r}")
+    n = positive_int(n, "two_branch_colours: n")
     g = 2 * torch.rand(n, 1, generator=generator) - 1
     branch = torch.rand(n, 1, generator=generator) < 0.5
     first = torch.cat([g, g**2], dim=1)
