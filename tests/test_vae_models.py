@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from vae_edu.losses import bernoulli_nll, gaussian_nll, kl_std_normal
+from vae_edu.models import Autoencoder, is_conditional, prepare_condition
 from vae_edu.models.conv_vae import ConvVAE
 from vae_edu.models.cvae import CVAE, ConvCVAE, interpolate_attributes
 from vae_edu.models.vae import VAE, BaseVAE
@@ -248,3 +249,73 @@ def test_interpolate_attributes_endpoints_and_decoding():
     assert model.decode_images(torch.zeros(3, Z), ys).shape == (3, 1, 28, 28)
     with pytest.raises(ValueError, match="same shape"):
         interpolate_attributes(torch.zeros(10), torch.zeros(5), [0.5])
+
+
+# ----------------------------------------------------------------------------- the y protocol
+
+
+def test_is_conditional_for_every_kind_of_model():
+    assert not is_conditional(small("vae")) and not is_conditional(small("conv"))
+    assert is_conditional(small("cvae")) and is_conditional(small("convcvae"))
+    assert not is_conditional(Autoencoder())  # no `conditional` attribute at all
+    assert not is_conditional(object())
+
+
+@pytest.mark.parametrize("kind", ["vae", "conv"])
+def test_prepare_condition_of_an_unconditional_model(kind):
+    model = small(kind)
+    name = type(model).__name__
+    assert prepare_condition(model, None, B) is None
+    assert prepare_condition(Autoencoder(), None) is None
+    with pytest.raises(
+        TypeError, match=rf"^f: {name} is unconditional and takes no y, got Tensor; drop y$"
+    ):
+        prepare_condition(model, labels(), B, who="f")
+    with pytest.raises(TypeError, match=rf"^{name} is unconditional .*got int; pass k by name$"):
+        prepare_condition(model, 10, B, hint="pass k by name")
+
+
+@pytest.mark.parametrize("kind", ["cvae", "convcvae"])
+def test_prepare_condition_of_a_cvae(kind):
+    model = small(kind)
+    one_hot = torch.nn.functional.one_hot(labels(), 10).float()
+    y = prepare_condition(model, labels(), B)
+    assert y.dtype == torch.float32 and torch.equal(y, one_hot)
+    assert torch.equal(prepare_condition(model, one_hot, B), one_hot)  # floats are kept
+    assert torch.equal(prepare_condition(model, 3, B), torch.eye(10)[3].expand(B, -1))
+    assert prepare_condition(model, labels(7)).shape == (7, 10)  # any number of rows
+    with pytest.raises(
+        TypeError,
+        match=r"^f: \w+ is conditional: pass y, int labels \(B,\) or a float \(B, y_dim\) tensor$",
+    ):
+        prepare_condition(model, None, B, who="f")
+
+
+@pytest.mark.parametrize("kind", ["cvae", "convcvae"])
+def test_prepare_condition_rejects_a_bad_y(kind):
+    model = small(kind)
+    with pytest.raises(ValueError, match=r"labels must be in 0\.\.9, got values in \[0, 10\]"):
+        prepare_condition(model, torch.tensor([0, 1, 2, 10]), B)
+    with pytest.raises(ValueError, match="y has 3 rows but x has 4"):
+        prepare_condition(model, torch.tensor([0, 1, 2]), B)
+    with pytest.raises(ValueError, match=r"floats of shape \(B, 10\), got torch.float32 of shape"):
+        prepare_condition(model, torch.rand(B, 7), B)
+    with pytest.raises(ValueError, match=r"int labels must have shape \(B,\)"):
+        prepare_condition(model, torch.zeros(B, 10, dtype=torch.long), B)
+
+
+def test_the_models_and_their_callers_use_the_one_protocol():
+    from vae_edu.evaluate import sample_grid
+    from vae_edu.widgets import latent_code
+
+    vae, cvae = small("vae"), small("cvae")
+    with pytest.raises(TypeError, match="unconditional and takes no y.*pass keyword arguments"):
+        vae.log_weights(images(), 10)
+    with pytest.raises(TypeError, match=r"CVAE is conditional: pass y"):
+        cvae.reconstruct(images())
+    with pytest.raises(TypeError, match=r"^latent_code: VAE is unconditional .*; drop y$"):
+        latent_code(vae, images(1)[0], y=3)
+    with pytest.raises(TypeError, match=r"^latent_code: CVAE is conditional: pass y"):
+        latent_code(cvae, images(1)[0])
+    assert latent_code(cvae, images(1)[0], y=3).shape == (Z,)
+    assert sample_grid(cvae, 3).shape == (3, 1, 28, 28)  # labels 0, 1, 2 in turn

@@ -314,7 +314,7 @@ def test_conditional_sliders_errors_are_clear(vae, cvae):
     w = ConditionalSliders(cvae, 1)
     with pytest.raises(ValueError, match=r"0..9"):
         w.set_label(-1)
-    with pytest.raises(TypeError, match="pass the label y"):
+    with pytest.raises(TypeError, match=r"latent_code: CVAE is conditional: pass y, int labels"):
         latent_code(cvae, torch.zeros(28, 28))
     with pytest.raises(ValueError, match="one image"):
         latent_code(cvae, torch.zeros(2, 1, 28, 28), y=1)

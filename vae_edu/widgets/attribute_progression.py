@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..models.cvae import interpolate_attributes
-from ..validation import finite_float, positive_int
+from ..validation import nonnegative_int, positive_int, unit_interval
 from ..viz import image_grid
 from .base import (
     ModelWidget,
@@ -68,9 +68,7 @@ class AttributeProgression(ModelWidget):
         self.y_max, self._max_text = self._attribute(y_max, "y_max")
         self._z = as_latent(z, self.latent_dim, f"{who}: z")
         alpha = self._check_alpha(alpha)
-        if isinstance(strip, bool) or not isinstance(strip, (int, np.integer)) or strip < 0:
-            raise ValueError(f"{who}: strip must be an int >= 0, got {strip!r}")
-        self.strip = int(strip)
+        self.strip = nonnegative_int(strip, f"{who}: strip")
         self.scale = positive_int(scale, f"{who}: scale")
         self.strip_scale = positive_int(strip_scale, f"{who}: strip_scale")
         self._generator = torch.Generator().manual_seed(int(seed))
@@ -129,10 +127,7 @@ class AttributeProgression(ModelWidget):
         return t.float().clone(), name
 
     def _check_alpha(self, alpha) -> float:
-        a = finite_float(alpha, f"{type(self).__name__}: alpha")
-        if not 0.0 <= a <= 1.0:
-            raise ValueError(f"{type(self).__name__}: alpha must be in [0, 1], got {alpha!r}")
-        return a
+        return unit_interval(alpha, f"{type(self).__name__}: alpha")
 
     @property
     def alpha(self) -> float:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..models.condition import is_conditional, prepare_condition
 from ..train import evaluation_mode, model_device
 
 __all__ = [
@@ -15,7 +16,6 @@ __all__ = [
     "as_latent",
     "check_label",
     "decode_codes",
-    "is_conditional",
     "latent_code",
     "latent_size",
     "require_conditional",
@@ -73,11 +73,6 @@ def latent_slider(
 
 
 # ----------------------------------------------------------------------------- models
-
-
-def is_conditional(model) -> bool:
-    """Whether ``model`` decodes ``p(x | z, y)`` (the ``conditional`` flag of the models)."""
-    return bool(getattr(model, "conditional", False))
 
 
 def latent_size(model, who: str) -> int:
@@ -171,15 +166,7 @@ def latent_code(model, image, y=None) -> Tensor:
         x = x.unsqueeze(0)
     x = x.to(model_device(model, x.device))
     with evaluation_mode(model):
-        if is_conditional(model):
-            if y is None:
-                raise TypeError(
-                    f"latent_code: {type(model).__name__} is conditional; pass the label y"
-                )
-            out = model.encode(x, model.as_condition(y, 1))
-        elif y is not None:
-            raise TypeError(f"latent_code: {type(model).__name__} is unconditional; drop y")
-        else:
-            out = model.encode(x)
+        y = prepare_condition(model, y, 1, who="latent_code")
+        out = model.encode(x) if y is None else model.encode(x, y)
     code = out[0] if isinstance(out, (tuple, list)) else out
     return code.reshape(-1).detach().float().cpu()

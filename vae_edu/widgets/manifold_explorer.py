@@ -10,6 +10,7 @@ import numpy as np
 from torch import Tensor
 
 from ..evaluate import manifold_grid
+from ..models.condition import is_conditional
 from ..validation import finite_float, positive_float, positive_int
 from ..viz import image_grid, scatter_codes
 from .base import (
@@ -17,7 +18,6 @@ from .base import (
     as_latent,
     check_label,
     decode_codes,
-    is_conditional,
     latent_size,
     latent_slider,
 )

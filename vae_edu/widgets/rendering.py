@@ -101,9 +101,8 @@ def to_png(image, scale: int = 6) -> bytes:
     Raises:
         ValueError: another shape, an integer dtype other than uint8, NaN or inf values.
     """
-    if not isinstance(scale, (int, np.integer)) or isinstance(scale, bool) or scale < 1:
-        raise ValueError(f"to_png: scale must be a positive int, got {scale!r}")
-    a = np.ascontiguousarray(upscale(as_uint8_image(image), int(scale)))
+    scale = positive_int(scale, "to_png: scale")
+    a = np.ascontiguousarray(upscale(as_uint8_image(image), scale))
     return _png(Image.fromarray(a))
 
 
