@@ -30,6 +30,7 @@ from torch import Tensor
 
 from ..data import Batches, MNISTSplit, cache_dir, network_reachable, offline
 from ..device import pick_device
+from ..validation import positive_int, unit_interval
 from .lab import AB_SCALE, L_SCALE, merge_grey_color, split_grey_color
 
 __all__ = [
@@ -218,11 +219,10 @@ def photo_patches(
     Returns:
         ``(train, test)`` :class:`ColorFields` on ``device`` (default :func:`pick_device`).
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"photo_patches: test_fraction must be in (0, 1), got {test_fraction}")
-    for value, what in ((size, "size"), (downscale, "downscale"), (stride, "stride")):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"photo_patches: {what} must be a positive int, got {value!r}")
+    unit_interval(test_fraction, "photo_patches: test_fraction", open_low=True, open_high=True)
+    size = positive_int(size, "photo_patches: size")
+    downscale = positive_int(downscale, "photo_patches: downscale")
+    stride = positive_int(stride, "photo_patches: stride")
     parts: dict[str, list[Tensor]] = {"train": [], "test": []}
     for name in photos:
         rgb = torch.from_numpy(_skimage_photo(name)[..., :3].copy()).permute(2, 0, 1)

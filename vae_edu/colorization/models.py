@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..losses import kl_std_normal, reparameterize
+from ..validation import positive_float, positive_int
 from .losses import DecoderLoss, l2_loss, mdn_nll
 
 __all__ = [
@@ -196,9 +197,8 @@ class ColorCVAE(nn.Module):
                  beta: float = 1.0, channels: Channels = (8, 16, 32)):
         super().__init__()
         self.image_size = _check_size(image_size, "ColorCVAE")
-        if not sigma > 0:
-            raise ValueError(f"ColorCVAE: sigma must be > 0, got {sigma}")
-        self.latent_dim, self.sigma, self.beta = latent_dim, float(sigma), float(beta)
+        sigma = positive_float(sigma, "ColorCVAE: sigma")
+        self.latent_dim, self.sigma, self.beta = latent_dim, sigma, float(beta)
         self.encoder = ColorEncoder(self.image_size, 3, latent_dim, channels)
         self.decoder = ColorDecoder(self.image_size, latent_dim, channels)
 
@@ -309,11 +309,9 @@ class MDN(nn.Module):
                  sigma: float = 0.2, hidden: int = 128, channels: Channels = (8, 16, 32)):
         super().__init__()
         self.image_size = _check_size(image_size, "MDN")
-        if not isinstance(components, int) or components < 1:
-            raise ValueError(f"MDN: components must be a positive int, got {components!r}")
-        if not sigma > 0:
-            raise ValueError(f"MDN: sigma must be > 0, got {sigma}")
-        self.latent_dim, self.components, self.sigma = latent_dim, components, float(sigma)
+        components = positive_int(components, "MDN: components")
+        sigma = positive_float(sigma, "MDN: sigma")
+        self.latent_dim, self.components, self.sigma = latent_dim, components, sigma
         h, w = self.image_size
         _, c2, c3 = channels
         self.body = nn.Sequential(

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..train import evaluation_mode
+from ..validation import positive_int
 from ..widgets import ModelWidget, to_png
 from .data import ColorFields
 from .lab import merge_grey_color
@@ -75,8 +76,7 @@ class ColorizationExplorer(ModelWidget):
                     f"ColorizationExplorer: model {name!r} ({type(model).__name__}) has "
                     "neither components(grey) nor sample(grey, k, generator=...)"
                 )
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"ColorizationExplorer: k must be a positive int, got {k!r}")
+        k = positive_int(k, "ColorizationExplorer: k")
         self.fields, self.models, self.k, self.scale, self.seed = (
             fields, dict(models), k, scale, seed)
         self._cache: dict[tuple[str, int], tuple[Tensor, Tensor | None]] = {}
