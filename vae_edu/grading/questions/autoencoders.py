@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from ...corruption import salt_and_pepper
 from ..hints import register
 from ..judging import Verdict, describe_error, mismatch
-from .base import Call, ModuleCase, Question, randint, randn, uniform
+from .base import Call, ClassQuestion, ModuleCase, Question, randint, randn, uniform
 
 __all__ = [
     "AutoencoderQuestion",
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-class AutoencoderQuestion(Question):
+class AutoencoderQuestion(ClassQuestion):
     """``TiedAutoencoder(input_dim, hidden_dim, code_dim)``: a two-layer autoencoder whose
     decoder reuses the encoder's weight matrices, transposed.
 
@@ -42,24 +42,17 @@ class AutoencoderQuestion(Question):
     """
 
     id = answer = "TiedAutoencoder"
-    kind = "class"
-    what = "output"
 
-    def cases(self, gen):
-        out = []
-        for _ in range(2):
-            d, h1, h = randint(gen, 9, 14), randint(gen, 5, 8), randint(gen, 2, 4)
-            b = randint(gen, 3, 6)
-            shapes = [(h1, d), (h1,), (h, h1), (h,), (d,)]
-            params = [randn(gen, *s, scale=0.6) for s in shapes]
-            x = torch.rand(b, d, generator=gen)
-            calls = [
-                Call((x,), label="model.encode(x)", method="encode"),
-                Call((x,), label="model(x)", method="__call__"),
-            ]
-            init = {"input_dim": d, "hidden_dim": h1, "code_dim": h}
-            out.append(ModuleCase(init=init, params=params, calls=calls))
-        return out
+    def model_case(self, gen):
+        d, h1, h = randint(gen, 9, 14), randint(gen, 5, 8), randint(gen, 2, 4)
+        b = randint(gen, 3, 6)
+        shapes = [(h1, d), (h1,), (h, h1), (h,), (d,)]
+        params = [randn(gen, *s, scale=0.6) for s in shapes]
+        x = torch.rand(b, d, generator=gen)
+        return ModuleCase(init={"input_dim": d, "hidden_dim": h1, "code_dim": h},
+                          params=params,
+                          calls=[Call((x,), label="model.encode(x)", method="encode"),
+                                 Call((x,), label="model(x)", method="__call__")])
 
     @staticmethod
     def _parts(case: ModuleCase):

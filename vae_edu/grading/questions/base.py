@@ -35,7 +35,7 @@ from ..judging import (
     mismatch,
 )
 
-__all__ = ["Call", "ModuleCase", "Question", "seed_for"]
+__all__ = ["Call", "ClassQuestion", "ModuleCase", "Question", "seed_for"]
 
 
 def seed_for(run_seed: str | int, question_id: str) -> int:
@@ -213,6 +213,23 @@ class Question:
                                mistake=wrong[0][i][0])
         return Verdict("wrong", diagnose(got, expected, self.what), measured=measured,
                        expected=tolerance)
+
+
+class ClassQuestion(Question):
+    """A question whose answer is a class: :meth:`cases` draws :attr:`n_models` models from
+    the generator, one after the other, each with :meth:`model_case` (its constructor
+    arguments, its parameters by shape and the calls of its methods)."""
+
+    kind = "class"
+    what = "output"
+    n_models = 2
+
+    def cases(self, gen: torch.Generator) -> list[ModuleCase]:
+        return [self.model_case(gen) for _ in range(self.n_models)]
+
+    def model_case(self, gen: torch.Generator) -> ModuleCase:
+        """One model of the question, drawn from ``gen``."""
+        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------- helpers

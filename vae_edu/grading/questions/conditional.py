@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ...models.cvae import interpolate_attributes
-from .base import Call, ModuleCase, Question, randint, randn
+from .base import Call, ClassQuestion, ModuleCase, Question, randint, randn
 
 __all__ = ["ConditionInputQuestion", "SlerpQuestion", "TinyCVAEQuestion"]
 
@@ -45,32 +45,27 @@ class ConditionInputQuestion(Question):
                  torch.cat([F.one_hot(labels, c).to(x.dtype), x], dim=1))]
 
 
-class TinyCVAEQuestion(Question):
+class TinyCVAEQuestion(ClassQuestion):
     """``TinyCVAE(input_dim, num_classes, latent_dim)`` with one ``Linear(D + C, 2Z)``
     encoder (first Z outputs mu, last Z logvar) and one ``Linear(Z + C, D)`` decoder;
     ``encode(x, labels) -> (mu, logvar)`` on ``[x, one_hot]``, ``decode(z, labels) ->
     logits`` on ``[z, one_hot]``."""
 
     id = answer = "TinyCVAE"
-    kind = "class"
-    what = "output"
 
-    def cases(self, gen):
-        out = []
-        for _ in range(2):
-            d, c, z = randint(gen, 10, 14), randint(gen, 3, 5), randint(gen, 2, 3)
-            b = randint(gen, 3, 6)
-            params = [randn(gen, 2 * z, d + c, scale=0.5), randn(gen, 2 * z),
-                      randn(gen, d, z + c, scale=0.5), randn(gen, d)]
-            x, labels = torch.rand(b, d, generator=gen), _labels(gen, b, c)
-            latent = randn(gen, b, z)
-            calls = [
-                Call((x, labels), label="model.encode(x, labels)", method="encode"),
-                Call((latent, labels), label="model.decode(z, labels)", method="decode"),
-            ]
-            init = {"input_dim": d, "num_classes": c, "latent_dim": z}
-            out.append(ModuleCase(init=init, params=params, calls=calls))
-        return out
+    def model_case(self, gen):
+        d, c, z = randint(gen, 10, 14), randint(gen, 3, 5), randint(gen, 2, 3)
+        b = randint(gen, 3, 6)
+        params = [randn(gen, 2 * z, d + c, scale=0.5), randn(gen, 2 * z),
+                  randn(gen, d, z + c, scale=0.5), randn(gen, d)]
+        x, labels = torch.rand(b, d, generator=gen), _labels(gen, b, c)
+        latent = randn(gen, b, z)
+        return ModuleCase(init={"input_dim": d, "num_classes": c, "latent_dim": z},
+                          params=params,
+                          calls=[Call((x, labels), label="model.encode(x, labels)",
+                                      method="encode"),
+                                 Call((latent, labels), label="model.decode(z, labels)",
+                                      method="decode")])
 
     @staticmethod
     def _run(call, case, *, y_first=False, swap=False, sigmoid=False):
