@@ -77,7 +77,7 @@ QUESTIONS: dict[str, Question] = {
         TrainIWAEQuestion(),
         ConditionInputQuestion(),
         TinyCVAEQuestion(),
-        SlerpQuestion(),
+        SlerpQuestion,
         CVAELossQuestion,
         ClusterAccuracyQuestion,
         TrainCVAEQuestion(),

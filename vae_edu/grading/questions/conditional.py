@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ...models.cvae import interpolate_attributes
 from .base import Call, ClassQuestion, ModuleCase, Question, randint, randn
+from .simple import FunctionQuestion
 
 __all__ = ["ConditionInputQuestion", "SlerpQuestion", "TinyCVAEQuestion"]
 
@@ -111,43 +112,37 @@ def slerp(z0, z1, alphas, *, swap=False, unit=False, fallback=True):
     return (torch.sin((1 - a) * theta) * z0 + torch.sin(a * theta) * z1) / torch.sin(theta)
 
 
-class SlerpQuestion(Question):
-    """``slerp(z0, z1, alphas) -> (A, Z)``: spherical interpolation between two latent
-    codes, the path White (2016, "Sampling generative networks") recommends for a Gaussian
-    prior: in Z dimensions a code drawn from N(0, I) has norm close to sqrt(Z), and the
-    linear midpoint of two such codes (norm about sqrt(Z / 2)) is atypical under the prior.
-    Parallel codes (``|sin theta| < 1e-6``) fall back to the linear path."""
+def _slerp_calls(gen):
+    calls = []
+    for i in range(4):
+        z, a = randint(gen, 3, 8), randint(gen, 4, 7)
+        alphas = torch.cat([torch.tensor([0.0, 1.0]), torch.rand(a - 2, generator=gen)])
+        z0 = randn(gen, z)
+        z1 = randn(gen, z, scale=1.5)
+        if i == 3:  # parallel codes, in float64 so that cos theta rounds to 1
+            z0, z1, alphas = z0.double(), 2.0 * z0.double(), alphas.double()
+        calls.append(Call((z0, z1, alphas), label="slerp(z0, z1, alphas)"
+                          + (" (parallel codes)" if i == 3 else "")))
+    return calls
 
-    id = answer = "slerp"
-    what = "path"
 
-    def cases(self, gen):
-        calls = []
-        for i in range(4):
-            z, a = randint(gen, 3, 8), randint(gen, 4, 7)
-            alphas = torch.cat([torch.tensor([0.0, 1.0]), torch.rand(a - 2, generator=gen)])
-            z0 = randn(gen, z)
-            z1 = randn(gen, z, scale=1.5)
-            if i == 3:  # parallel codes, in float64 so that cos theta rounds to 1
-                z0, z1, alphas = z0.double(), 2.0 * z0.double(), alphas.double()
-            calls.append(Call((z0, z1, alphas), label="slerp(z0, z1, alphas)"
-                              + (" (parallel codes)" if i == 3 else "")))
-        return calls
-
-    def reference(self, call, case=None):
-        return slerp(*call.args)
-
-    def mistakes(self, call, case=None):
-        z0, z1, alphas = call.args
-        return [
-            ("that is the straight line (1 - a) z0 + a z1, lecture 08's attribute path; "
-             "slerp follows the arc: weights sin((1 - a) theta) / sin theta and "
-             "sin(a theta) / sin theta", interpolate_attributes(z0, z1, alphas)),
-            ("alpha = 0 must give z0 and alpha = 1 must give z1", slerp(z0, z1, alphas,
-                                                                         swap=True)),
-            ("do not normalise z0 and z1: only the ANGLE uses unit vectors; the path starts "
-             "at z0 and ends at z1 themselves", slerp(z0, z1, alphas, unit=True)),
-            ("for parallel codes theta = 0 and sin theta = 0, so the arc formula is 0 / 0: "
-             "return the straight line when |sin theta| < 1e-6",
-             slerp(z0, z1, alphas, fallback=False)),
-        ]
+#: ``slerp(z0, z1, alphas) -> (A, Z)``: spherical interpolation between two latent codes,
+#: the path White (2016, "Sampling generative networks") recommends for a Gaussian prior:
+#: in Z dimensions a code drawn from N(0, I) has norm close to sqrt(Z), and the linear
+#: midpoint of two such codes (norm about sqrt(Z / 2)) is atypical under the prior.
+#: Parallel codes (``|sin theta| < 1e-6``) fall back to the linear path.
+SlerpQuestion = FunctionQuestion(
+    "slerp", "path", _slerp_calls, slerp,
+    mistakes=(
+        ("that is the straight line (1 - a) z0 + a z1, lecture 08's attribute path; "
+         "slerp follows the arc: weights sin((1 - a) theta) / sin theta and "
+         "sin(a theta) / sin theta", interpolate_attributes),
+        ("alpha = 0 must give z0 and alpha = 1 must give z1",
+         lambda *a: slerp(*a, swap=True)),
+        ("do not normalise z0 and z1: only the ANGLE uses unit vectors; the path starts "
+         "at z0 and ends at z1 themselves", lambda *a: slerp(*a, unit=True)),
+        ("for parallel codes theta = 0 and sin theta = 0, so the arc formula is 0 / 0: "
+         "return the straight line when |sin theta| < 1e-6",
+         lambda *a: slerp(*a, fallback=False)),
+    ),
+)
