@@ -39,7 +39,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vae_edu.course import load_course
+from vae_edu.tooling.course import load_course
 
 pytestmark = pytest.mark.browser
 

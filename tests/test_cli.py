@@ -10,10 +10,10 @@ import sys
 import nbformat
 import torch
 
-from vae_edu.bench import speed
-from vae_edu.cli import main
 from vae_edu.data import SUBSET_DIR
 from vae_edu.models import VAE
+from vae_edu.tooling.bench import speed
+from vae_edu.tooling.cli import main
 
 
 def run_cli(*args, env_extra=None):

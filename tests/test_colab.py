@@ -13,8 +13,8 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from vae_edu.cli import main
-from vae_edu.colab import (
+from vae_edu.tooling.cli import main
+from vae_edu.tooling.colab import (
     INSTALL_TAG,
     add_to_exercise,
     apply_colab,
@@ -23,7 +23,7 @@ from vae_edu.colab import (
     install_source,
     sync_colab,
 )
-from vae_edu.course import ColabSettings, load_course, tomllib
+from vae_edu.tooling.course import ColabSettings, load_course, tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT)

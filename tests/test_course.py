@@ -8,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vae_edu.cli import main
-from vae_edu.course import CourseError, find_course_root, load_course
+from vae_edu.paths import find_course_root
+from vae_edu.tooling.cli import main
+from vae_edu.tooling.course import CourseError, load_course
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT)

@@ -23,9 +23,9 @@ import psutil
 import pytest
 from nbformat import v4
 
-from vae_edu.cli import main
-from vae_edu.grading.notebook import read_solution
 from vae_edu.grading.questions import QUESTIONS
+from vae_edu.tooling.cli import main
+from vae_edu.tooling.grader.notebook import read_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "grading_corpus"
@@ -81,7 +81,7 @@ def kernels() -> list[psutil.Process]:
     found = []
     for proc in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            if "vae_edu.grading.kernel" in " ".join(proc.cmdline()):
+            if "vae_edu.tooling.grader.kernel" in " ".join(proc.cmdline()):
                 found.append(proc)
     return found
 
@@ -105,7 +105,7 @@ def batch(tmp_path_factory):
     with contextlib.redirect_stdout(out):
         rc = main([
             "grade", str(subs), "--out", str(root / "grades.csv"),
-            "--solutions", str(ROOT / "solutions"), "--jobs", "2",
+            "--course", str(ROOT), "--jobs", "2",
             "--cell-timeout", "60", "--question-timeout", "15", "--timeout", "240",
             "--memory-mb", "1536", "--max-output-mb", "1", "--max-file-mb", "10",
             # one fixed draw of the held-out inputs: a train-and-report score is a random
@@ -206,7 +206,7 @@ def test_feedback_tells_what_happened_while_the_notebook_ran(batch):
 
 # --------------------------------------------------------------------------- hostile, isolated
 
-from vae_edu.grading.isolation import bwrap_problem  # noqa: E402
+from vae_edu.tooling.grader.isolation import bwrap_problem  # noqa: E402
 
 #: The problem set the hostile cells are added to (no training in it: quick kernels).
 HOSTILE_NB = "04_importance_sampling.ipynb"
@@ -276,7 +276,7 @@ def hostile(tmp_path_factory):
     try:
         with contextlib.redirect_stdout(stdout):
             rc = main(["grade", str(subs), "--out", str(out / "grades.csv"), "--sandbox", "bwrap",
-                       "--solutions", str(ROOT / "solutions"), "--jobs", "2",
+                       "--course", str(ROOT), "--jobs", "2",
                        "--question-timeout", "15", "--timeout", "240"])
         victim_feedback = target.read_text()
         time.sleep(5)  # past the moment the daemon would have written

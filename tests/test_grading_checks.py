@@ -19,8 +19,8 @@ from vae_edu import grading
 from vae_edu.grading.checks import evaluate
 from vae_edu.grading.harness import decode, encode, run
 from vae_edu.grading.judging import diagnose
-from vae_edu.grading.notebook import read_solution
 from vae_edu.grading.questions import QUESTIONS
+from vae_edu.tooling.grader.notebook import read_solution
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

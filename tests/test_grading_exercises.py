@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vae_edu.cli import main
-from vae_edu.grading.exercises import exercise_texts, sync_exercises
-from vae_edu.grading.notebook import (
+from vae_edu.tooling.cli import main
+from vae_edu.tooling.grader.exercises import exercise_texts, sync_exercises
+from vae_edu.tooling.grader.notebook import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
     SolutionError,
@@ -97,7 +97,7 @@ def test_check_names_stale_missing_and_orphan_exercises(course, capsys):
     stale.write_text(json.dumps(nb))
     (course / "exercises" / "02_regularised_autoencoders.ipynb").unlink()
     (course / "exercises" / "99_extra.ipynb").write_text("{}")
-    args = ["exercises", "--solutions", str(course / "solutions"),
+    args = ["exercises", "--course", str(course),
             "--out", str(course / "exercises")]
     assert main([*args, "--check"]) == 1
     out = capsys.readouterr().out
@@ -160,5 +160,5 @@ def test_a_test_cell_needs_points_a_known_id_and_hidden_tests(course):
 
 def test_no_solutions_folder_is_one_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["exercises", "--solutions", str(tmp_path / "nowhere")]) == 2
-    assert "no folder" in capsys.readouterr().err
+    assert main(["exercises", "--course", str(tmp_path / "nowhere")]) == 2
+    assert "no solutions/ folder in" in capsys.readouterr().err

@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vae_edu.cli import main
-from vae_edu.grading.notebook import read_solution
+from vae_edu.tooling.cli import main
+from vae_edu.tooling.grader.notebook import read_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The problem set of the Gradescope tests: one without training, so its kernel is quick.
@@ -41,7 +41,7 @@ def run_cli(argv):
 def bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("gradescope") / "autograder.zip"
     rc, stdout, err = run_cli(["grade", "gradescope", str(out), "--notebook", NB,
-                               "--solutions", str(ROOT / "solutions")])
+                               "--course", str(ROOT)])
     assert rc == 0, err
     points = read_solution(ROOT / "solutions" / f"{NB}.ipynb").points
     assert f"{NB}.ipynb ({points:g} points)" in stdout
@@ -74,7 +74,8 @@ def test_the_bundle_has_gradescopes_layout_and_nothing_else(bundle):
         setup = zf.read("setup.sh").decode()
         config = json.loads(zf.read("autograder.json"))
     assert {"setup.sh", "run_autograder", "autograder.json", f"solutions/{NB}.ipynb",
-            "vae_edu_src/pyproject.toml", "vae_edu_src/vae_edu/grading/grader.py"} <= set(names)
+            "vae_edu_src/pyproject.toml",
+            "vae_edu_src/vae_edu/tooling/grader/batch.py"} <= set(names)
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     assert [n for n in names if n.startswith("solutions/") and n.endswith(".ipynb")] == [
         f"solutions/{NB}.ipynb"]
@@ -131,7 +132,7 @@ def test_a_submission_without_the_notebook_scores_zero_and_says_what_to_upload(b
 
 def test_an_unknown_notebook_is_one_error_and_no_bundle(tmp_path):
     rc, _, err = run_cli(["grade", "gradescope", str(tmp_path / "a.zip"), "--notebook",
-                          "99_nothing", "--solutions", str(ROOT / "solutions")])
+                          "99_nothing", "--course", str(ROOT)])
     assert rc == 2 and "no solution" in err and NB in err
     assert not (tmp_path / "a.zip").exists()
 
@@ -164,7 +165,7 @@ def canvas(tmp_path, roster: str | None):
     grades = tmp_path / "grades.csv"
     grades.write_text(grades_csv())
     argv = ["grade", "canvas", str(grades), "--out", str(tmp_path / "canvas.csv"),
-            "--solutions", str(ROOT / "solutions")]
+            "--course", str(ROOT)]
     if roster is not None:
         (tmp_path / "export.csv").write_text(roster, encoding="utf-8")
         argv += ["--roster", str(tmp_path / "export.csv")]
@@ -200,6 +201,6 @@ def test_a_file_that_is_not_a_canvas_export_is_one_clear_error(tmp_path):
     grades.write_text(grades_csv())
     (tmp_path / "roster.csv").write_text("name,email\nalice,a@x\n")
     rc, _, err = run_cli(["grade", "canvas", str(grades), "--roster", str(tmp_path / "roster.csv"),
-                          "--out", str(tmp_path / "c.csv"), "--solutions", str(ROOT / "solutions")])
+                          "--out", str(tmp_path / "c.csv"), "--course", str(ROOT)])
     assert rc == 2 and "not a Canvas gradebook export" in err
     assert not (tmp_path / "c.csv").exists()

@@ -12,16 +12,16 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from vae_edu.grading.grader import (
+from vae_edu.grading.harness import run
+from vae_edu.grading.questions import QUESTIONS
+from vae_edu.tooling.grader.batch import (
     Limits,
     _collect,
     _judge,
     grade_submissions,
     prepare_notebook,
 )
-from vae_edu.grading.harness import run
-from vae_edu.grading.notebook import read_solution
-from vae_edu.grading.questions import QUESTIONS
+from vae_edu.tooling.grader.notebook import read_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 VAE = read_solution(ROOT / "solutions" / "03_vae.ipynb")

@@ -18,17 +18,17 @@ from nbformat import v4
 from vae_edu import grading
 from vae_edu.grading import bands, hints
 from vae_edu.grading.checks import evaluate
-from vae_edu.grading.classroom import grade_class, read_manual_scores
 from vae_edu.grading.harness import encode
-from vae_edu.grading.notebook import (
+from vae_edu.grading.questions import QUESTIONS
+from vae_edu.grading.questions.vae_nn import HELD_OUT
+from vae_edu.tooling.grader.classroom import grade_class, read_manual_scores
+from vae_edu.tooling.grader.notebook import (
     BEGIN_SOLUTION,
     END_SOLUTION,
     SolutionError,
     make_exercise,
     read_solution,
 )
-from vae_edu.grading.questions import QUESTIONS
-from vae_edu.grading.questions.vae_nn import HELD_OUT
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from vae_edu.grading.checks import evaluate
-from vae_edu.grading.notebook import header_points_problem, read_solution
 from vae_edu.grading.questions import QUESTIONS
+from vae_edu.tooling.grader.notebook import header_points_problem, read_solution
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

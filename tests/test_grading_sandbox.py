@@ -1,4 +1,4 @@
-"""One submission in its own limited kernel (vae_edu.grading.sandbox, .kernel, .isolation).
+"""One submission in its own limited kernel (vae_edu.tooling.grader.sandbox, .kernel, .isolation).
 
 The kernels here do not import torch (a kernel starts in ~2 s), so the limits can be
 small: a loop is interrupted, a loop that ignores interrupts is killed at the notebook
@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from nbformat import v4
 
-from vae_edu.grading.grader import Limits, _kernel_env
 from vae_edu.grading.harness import PAYLOAD_MIME
-from vae_edu.grading.isolation import bwrap_problem, subreaper
-from vae_edu.grading.kernel import parse_limits
-from vae_edu.grading.sandbox import RUN_MARKER, RunLimits, run_notebook
+from vae_edu.tooling.grader.batch import Limits, _kernel_env
+from vae_edu.tooling.grader.isolation import bwrap_problem, subreaper
+from vae_edu.tooling.grader.kernel import parse_limits
+from vae_edu.tooling.grader.sandbox import RUN_MARKER, RunLimits, run_notebook
 
 MB = 2**20
 ISOLATIONS = ["basic", pytest.param("bwrap", marks=pytest.mark.skipif(
@@ -170,7 +170,7 @@ def test_limits_are_parsed_strictly():
 
 
 def test_a_kernel_that_cannot_start_is_a_grader_failure(tmp_path, monkeypatch):
-    import vae_edu.grading.sandbox as sandbox
+    import vae_edu.tooling.grader.sandbox as sandbox
 
     monkeypatch.setattr(sandbox.sys, "executable", str(tmp_path / "no-python"))
     events = run(tmp_path, ["print(1)"])
@@ -317,8 +317,8 @@ def test_without_bwrap_the_default_is_basic_and_says_why(monkeypatch):
 
 
 def test_asking_for_bwrap_where_it_cannot_run_is_one_error_line(monkeypatch, tmp_path, capsys):
-    from vae_edu.cli import main
     from vae_edu.grading import isolation
+    from vae_edu.tooling.cli import main
 
     monkeypatch.setattr(isolation, "_bwrap_binary", lambda: None)
     isolation.bwrap_problem.cache_clear()
@@ -326,7 +326,7 @@ def test_asking_for_bwrap_where_it_cannot_run_is_one_error_line(monkeypatch, tmp
     try:
         rc = main(["grade", str(tmp_path / "subs"), "--sandbox", "bwrap",
                    "--out", str(tmp_path / "g.csv"),
-                   "--solutions", str(Path(__file__).resolve().parents[1] / "solutions")])
+                   "--course", str(Path(__file__).resolve().parents[1])])
     finally:
         isolation.bwrap_problem.cache_clear()
     err = capsys.readouterr().err

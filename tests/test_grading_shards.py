@@ -22,15 +22,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vae_edu.cli import main
-from vae_edu.grading.grader import Limits, grade_submissions
-from vae_edu.grading.notebook import read_solution
-from vae_edu.grading.shards import parse_shard, shard_of
+from vae_edu.tooling.cli import main
+from vae_edu.tooling.grader.batch import Limits, grade_submissions
+from vae_edu.tooling.grader.notebook import read_solution
+from vae_edu.tooling.grader.shards import parse_shard, shard_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = "shard-test-seed"
 NB = "04_importance_sampling.ipynb"  # no training in it: quick kernels
-OPTIONS = ["--solutions", str(ROOT / "solutions"), "--seed", SEED, "--question-timeout", "30",
+OPTIONS = ["--course", str(ROOT), "--seed", SEED, "--question-timeout", "30",
            "--timeout", "240", "--sandbox", "basic"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vae_edu.course import load_course
+from vae_edu.tooling.course import load_course
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT)  # course/toc.toml: the one list of the lectures, in order

@@ -20,10 +20,10 @@ from torch import nn
 from vae_edu import model_cache as mc
 from vae_edu import train as train_module
 from vae_edu.checkpoint import load_checkpoint, save_checkpoint
-from vae_edu.cli import main as cli_main
 from vae_edu.data import Batches, MNISTSplit
 from vae_edu.models import VAE, StackedAutoencoder
 from vae_edu.seeding import seed_everything
+from vae_edu.tooling.cli import main as cli_main
 from vae_edu.train import fit
 
 matplotlib.use("Agg")

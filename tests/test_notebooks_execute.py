@@ -1,4 +1,4 @@
-"""Tests for vae_edu.notebooks: re-executing notebooks in place in a clean kernel.
+"""Tests for vae_edu.tooling.notebooks: re-executing notebooks in place in a clean kernel.
 
 Each test builds a tiny notebook (no torch) in tmp_path; a kernel start takes ~1 s.
 """
@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from vae_edu.notebooks import (
+from vae_edu.tooling.notebooks import (
     ExecutionResult,
     NotebookExecutionError,
     NotebooksFailedError,

@@ -8,9 +8,9 @@ import nbformat
 import pytest
 
 from vae_edu import model_cache as mc
-from vae_edu.bench.lectures import bench_lecture, compare, printed_numbers
-from vae_edu.cli import main as cli_main
-from vae_edu.pretrain import find_lectures, loaded_names, pretrain
+from vae_edu.tooling.bench.lectures import bench_lecture, compare, printed_numbers
+from vae_edu.tooling.cli import main as cli_main
+from vae_edu.tooling.pretrain import find_lectures, loaded_names, pretrain
 
 TRAINING_CELL = """\
 import torch

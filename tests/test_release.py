@@ -26,9 +26,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vae_edu.cli import main
-from vae_edu.course import load_course
-from vae_edu.grading.notebook import BEGIN_SOLUTION, END_SOLUTION, read_solution
+from vae_edu.tooling.cli import main
+from vae_edu.tooling.course import load_course
+from vae_edu.tooling.grader.notebook import BEGIN_SOLUTION, END_SOLUTION, read_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -260,7 +260,7 @@ def test_a_folder_that_is_not_a_release_is_never_replaced(tmp_path, capsys):
 
 def test_the_instructors_commands_say_they_are_not_in_the_release(release):
     code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
-            "from vae_edu.cli import main\n"
+            "from vae_edu.tooling.cli import main\n"
             "sys.exit(main(['grade', 'submissions']))\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([sys.executable, "-c", code, str(release)], capture_output=True,

@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from vae_edu import widgets as W
-from vae_edu.cli import main as cli_main
 from vae_edu.evaluate import manifold_grid
 from vae_edu.models import CVAE, VAE, Autoencoder, ConvCVAE, interpolate_attributes
+from vae_edu.tooling.cli import main as cli_main
 from vae_edu.viz import image_grid
 from vae_edu.widgets import (
     AttributeProgression,

@@ -58,6 +58,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .atomic import atomic_file
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import Batches, MNISTSplit, cache_dir
 from .device import pick_device
@@ -569,20 +570,13 @@ def export_cache(archive: str | os.PathLike, folder: Path | None = None) -> int:
         "entries": [{"file": i.path.name, "name": i.name, "profile": i.profile,
                      "bytes": i.bytes, "sha256": _sha256(i.path)} for i in infos],
     }
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{archive.name}.", suffix=".tmp", dir=archive.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, tarfile.open(fileobj=f, mode="w") as tar:
-            data = json.dumps(manifest, indent=1).encode()
-            member = tarfile.TarInfo(MANIFEST)
-            member.size = len(data)
-            tar.addfile(member, io.BytesIO(data))
-            for info in infos:
-                tar.add(info.path, arcname=info.path.name)
-        os.replace(tmp, archive)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(archive, "wb") as f, tarfile.open(fileobj=f, mode="w") as tar:
+        data = json.dumps(manifest, indent=1).encode()
+        member = tarfile.TarInfo(MANIFEST)
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+        for info in infos:
+            tar.add(info.path, arcname=info.path.name)
     return len(infos)
 
 

@@ -14,14 +14,13 @@ For instructors (see ``course/grading.md``)::
 Modules: :mod:`~vae_edu.grading.harness` (records what an answer returns; the only code
 that runs next to student code), :mod:`~vae_edu.grading.judging` (decides, with hints),
 :mod:`~vae_edu.grading.questions` (inputs, references and known mistakes per question),
-:mod:`~vae_edu.grading.checks` (the in-notebook checks), :mod:`~vae_edu.grading.notebook`
-(markers and metadata of solution notebooks), :mod:`~vae_edu.grading.exercises`
-(solutions -> exercises), :mod:`~vae_edu.grading.sandbox` and
-:mod:`~vae_edu.grading.kernel` (one submission in its own limited kernel process),
-:mod:`~vae_edu.grading.grader` (the batch grader).
+:mod:`~vae_edu.grading.checks` (the in-notebook checks), :mod:`~vae_edu.grading.bands`
+(the bands of train-and-report questions), :mod:`~vae_edu.grading.stored_checks` (the
+student release's checks from stored outputs). The batch side (exercises from solutions,
+the sandboxed grader, shards, exporters, the release) is :mod:`vae_edu.tooling.grader`.
 
-The attributes below are imported lazily, so that ``python -m vae_edu.grading.kernel``
-starts a kernel without importing torch first.
+The attributes below are imported lazily, so that ``from vae_edu import grading`` is quick
+and imports torch only when a check runs.
 """
 
 from __future__ import annotations

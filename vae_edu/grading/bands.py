@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
+
+from ..atomic import write_atomic
 
 __all__ = ["BANDS_FILE", "DRAWS", "active", "discriminates", "load_bands", "regenerate",
            "threshold", "use"]
@@ -108,10 +109,10 @@ def _default_path() -> Path | None:
     beside = Path(__file__).with_name(BANDS_FILE)  # where `vae-edu release` puts the bands
     if beside.is_file():
         return beside
-    from .exercises import find_course_dir
+    from ..paths import course_folder
 
     try:
-        return find_course_dir("solutions") / BANDS_FILE
+        return course_folder("solutions") / BANDS_FILE
     except FileNotFoundError:
         return None
 
@@ -208,15 +209,7 @@ def regenerate(path: str | os.PathLike, questions: list, profiles: list[str], se
                 "baselines": found, "discriminating": ok, "compare": compared,
                 "seconds": round(max(times), 1),
             }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
     return data
 
 

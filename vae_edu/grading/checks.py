@@ -12,7 +12,7 @@ traceback. :func:`hidden_check` is the same on other fixed inputs and raises an
 ``AssertionError`` when the answer is wrong: that is what the hidden-test blocks of the
 solutions call, so that nbgrader's autograder (which scores a test cell by whether it
 raises) grades the same notebooks. ``vae-edu grade`` does not trust either: it judges
-outputs outside the student's process (see :mod:`vae_edu.grading.grader`).
+outputs outside the student's process (see :mod:`vae_edu.tooling.grader.batch`).
 """
 
 from __future__ import annotations

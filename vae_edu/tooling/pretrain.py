@@ -20,15 +20,15 @@ from pathlib import Path
 
 import nbformat
 
-from .model_cache import MODELS_ENV, CacheEntryError, EntryInfo, entry_info, models_dir
+from ..model_cache import MODELS_ENV, CacheEntryError, EntryInfo, entry_info, models_dir
+from ..paths import course_folder
 
 _LOADED = re.compile(r"^loaded '(.+?)' from the cache")
 
 
 def lectures_dir() -> Path:
-    """``./lectures`` when it exists, else the ``lectures/`` beside the package."""
-    here = Path.cwd() / "lectures"
-    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "lectures"
+    """The course's ``lectures/`` (:func:`vae_edu.paths.course_folder`)."""
+    return course_folder("lectures")
 
 
 def find_lectures(names: Sequence[str] = ()) -> list[Path]:

@@ -1,7 +1,7 @@
 """Grading a class end to end: automatic questions, train-and-report bands, written answers,
 hints, the library-twin policy, and the class report.
 
-:func:`grade_class` wraps :func:`vae_edu.grading.grader.grade_submissions` (which runs
+:func:`grade_class` wraps :func:`vae_edu.tooling.grader.batch.grade_submissions` (which runs
 the kernels and judges the automatic questions) and then writes, next to ``--out``:
 
 * ``grades.csv``: one row per student; one column per graded question of the notebooks
@@ -30,13 +30,15 @@ import io
 import math
 import os
 import statistics
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import bands
-from .grader import (
+from ...atomic import write_atomic
+from ...grading import bands
+from ...grading.hints import hints_opened
+from ...grading.questions import QUESTIONS
+from .batch import (
     GradingReport,
     Limits,
     _collect,
@@ -45,9 +47,7 @@ from .grader import (
     _source,
     grade_submissions,
 )
-from .hints import hints_opened
 from .notebook import SolutionNotebook, read_solution
-from .questions import QUESTIONS
 
 __all__ = ["ClassReport", "TWIN_POLICIES", "grade_class", "read_manual_scores"]
 
@@ -72,18 +72,6 @@ class ClassReport:
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_manual_scores(path: str | os.PathLike, solutions: dict[str, SolutionNotebook],
@@ -207,7 +195,7 @@ def grade_class(
 ) -> ClassReport:
     """Grade a class and write the grades, hints, report and feedback (module docstring).
 
-    ``kwargs`` go to :func:`~vae_edu.grading.grader.grade_submissions` (``jobs``,
+    ``kwargs`` go to :func:`~vae_edu.tooling.grader.batch.grade_submissions` (``jobs``,
     ``seed``, ``feedback_dir``, ...).
 
     Raises:
@@ -272,7 +260,7 @@ def grade_class(
         total = sum(v for v in row.values() if v is not None)
         writer.writerow([s, *("" if row[c] is None else _fmt(row[c]) for c in columns),
                          _fmt(total), sum(hints[s].values())])
-    _atomic_write(out_csv, buffer.getvalue())
+    write_atomic(out_csv, buffer.getvalue())
     hint_columns = [c for c in columns if c not in manual] + list(manual)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -280,12 +268,12 @@ def grade_class(
     for s in table:
         writer.writerow([s, *(hints[s].get(c, 0) for c in hint_columns)])
     hints_path = out_csv.with_name(f"{out_csv.stem}_hints.csv")
-    _atomic_write(hints_path, buffer.getvalue())
+    write_atomic(hints_path, buffer.getvalue())
     report_path = out_csv.with_name(f"{out_csv.stem}_report.md")
-    _atomic_write(report_path, _class_report(table, verdicts, columns, maxima, manual, hints,
+    write_atomic(report_path, _class_report(table, verdicts, columns, maxima, manual, hints,
                                              limits, twin_points))
     manual_path = out_csv.with_name(f"{out_csv.stem}_manual.md")
-    _atomic_write(manual_path, _manual_sheet(manual, answers, scores))
+    write_atomic(manual_path, _manual_sheet(manual, answers, scores))
     _write_feedback(report, table, verdicts, manual, maxima, hints, solutions, used)
     return ClassReport(report, out_csv, report_path, hints_path, manual_path, pending)
 
@@ -396,7 +384,7 @@ def _write_feedback(report, table, verdicts, manual, maxima, hints, solutions, u
             if nb.notes:
                 lines += ["", "What happened while your notebook ran:", ""]
                 lines += [f"- {note}" for note in nb.notes]
-        _atomic_write(report.feedback_dir / f"{name}.md", "\n".join(lines) + "\n")
+        write_atomic(report.feedback_dir / f"{name}.md", "\n".join(lines) + "\n")
 
 
 class _Combined:

@@ -1,7 +1,7 @@
 """Colab support: an "Open in Colab" badge and an install cell in every course notebook.
 
 Every lecture and exercise notebook gets, from the ``[colab]`` settings of
-``course/toc.toml`` (see :mod:`vae_edu.course`):
+``course/toc.toml`` (see :mod:`vae_edu.tooling.course`):
 
 * a **badge** on the first line of its first cell (a markdown cell, the one with the
   title and the learning goals) that opens the notebook's file on GitHub in Colab::
@@ -42,14 +42,15 @@ from __future__ import annotations
 import copy
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from .course import ColabSettings, Course, CourseError, find_course_root, load_course
+from ..atomic import atomic_file
+from ..paths import PACKAGE_PARENT, find_course_root
+from .course import ColabSettings, Course, CourseError, load_course
 
 __all__ = [
     "BADGE_IMAGE",
@@ -247,7 +248,7 @@ def add_to_exercise(nb: nbformat.NotebookNode, name: str,
     """
     root = find_course_root(near) if near is not None else None
     if root is None:
-        root = find_course_root(Path(__file__).resolve().parents[1])
+        root = find_course_root(PACKAGE_PARENT)
     if root is None:
         return False
     course = load_course(root)
@@ -270,16 +271,8 @@ class ColabReport:
 
 
 def _write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
-    target = path.resolve()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            nbformat.write(nb, fh)
-        os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path.resolve(), keep_mode=True) as fh:
+        nbformat.write(nb, fh)
 
 
 def sync_colab(paths: Iterable[str | os.PathLike[str]] | None = None, *, check: bool = False,

@@ -16,13 +16,13 @@ import sys
 
 
 def cmd_bands(args: argparse.Namespace) -> int:
-    from .bands import BANDS_FILE, regenerate, restate
-    from .exercises import find_course_dir
+    from ...grading.bands import BANDS_FILE, regenerate, restate
+    from ...grading.questions import QUESTIONS
+    from ...paths import course_folder
     from .notebook import read_solution
-    from .questions import QUESTIONS
 
     try:
-        solutions = find_course_dir("solutions", args.solutions)
+        solutions = course_folder("solutions", args.course)
     except FileNotFoundError as err:
         print(f"vae-edu exercises bands: {err}", file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ GPU on Colab, and the ``[colab]`` settings (the GitHub repository that hosts the
 Tools and tests read it through this module instead of globbing folders, so that no list
 of notebooks is written twice::
 
-    from vae_edu.course import load_course
+    from vae_edu.tooling.course import load_course
 
     course = load_course()              # finds course/toc.toml above the current folder
     [nb.path for nb in course.lectures] # ["lectures/00_setup.ipynb", ...]
@@ -28,18 +28,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from ..paths import TOC_FILE, find_course_root
+
 __all__ = [
-    "TOC_FILE",
     "ColabSettings",
     "Course",
     "CourseError",
     "CourseNotebook",
-    "find_course_root",
     "load_course",
 ]
-
-#: Where the table of contents lives, relative to the course folder.
-TOC_FILE = PurePosixPath("course/toc.toml")
 
 _NAME_RE = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 _SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
@@ -173,18 +170,6 @@ class Course:
                     out.append(f"{folder}/{file.name} exists but {TOC_FILE} does not list "
                                f"{path}; add a [[{kind}]] entry for it")
         return out
-
-
-def find_course_root(start: str | os.PathLike[str] | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` (default: the current folder) that holds
-    ``course/toc.toml``; ``None`` if there is none."""
-    here = Path(start if start is not None else Path.cwd()).resolve()
-    if here.is_file():
-        here = here.parent
-    for folder in (here, *here.parents):
-        if (folder / TOC_FILE).is_file():
-            return folder
-    return None
 
 
 def _get(table: dict, key: str, kind: type | tuple[type, ...], where: str, default=...):

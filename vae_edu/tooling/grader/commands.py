@@ -1,11 +1,11 @@
-"""The instructor's commands around grading, parsed here to keep ``vae_edu/cli.py`` small.
+"""The instructor's commands around grading, parsed here to keep ``vae_edu/tooling/cli.py`` small.
 
     vae-edu grade merge PART... --out grades.csv [--feedback DIR]
-    vae-edu grade gradescope OUT.zip [--notebook NN_topic] [--solutions DIR]
-    vae-edu grade canvas grades.csv --out canvas.csv [--roster EXPORT.csv] [--solutions DIR]
+    vae-edu grade gradescope OUT.zip [--notebook NN_topic] [--course DIR]
+    vae-edu grade canvas grades.csv --out canvas.csv [--roster EXPORT.csv] [--course DIR]
     vae-edu release OUT_DIR [--course DIR]
 
-``vae-edu grade SUBMISSIONS ...`` itself stays in :mod:`vae_edu.cli`; ``main`` there
+``vae-edu grade SUBMISSIONS ...`` itself stays in :mod:`vae_edu.tooling.cli`; ``main`` there
 hands ``grade merge|gradescope|canvas`` to :func:`grade_tool_main` (a submissions
 folder named like one of them is given as ``./merge``).
 """
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from ...paths import COURSE_OPTION_HELP
 
 __all__ = ["GRADE_TOOLS", "add_release_command", "grade_tool_main"]
 
@@ -34,10 +36,10 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 
 def _cmd_gradescope(args: argparse.Namespace) -> int:
-    from .exercises import find_course_dir
+    from ...paths import course_folder
     from .gradescope import build_bundle
 
-    solutions = find_course_dir("solutions", args.solutions)
+    solutions = course_folder("solutions", args.course)
     bundle = build_bundle(args.out, solutions_dir=solutions, notebook=args.notebook)
     print(f"wrote {bundle.path}: Gradescope autograder for "
           f"{', '.join(bundle.notebooks)} ({bundle.points:g} points); upload it as the "
@@ -46,10 +48,10 @@ def _cmd_gradescope(args: argparse.Namespace) -> int:
 
 
 def _cmd_canvas(args: argparse.Namespace) -> int:
+    from ...paths import course_folder
     from .canvas import write_canvas_csv
-    from .exercises import find_course_dir
 
-    solutions = find_course_dir("solutions", args.solutions)
+    solutions = course_folder("solutions", args.course)
     report = write_canvas_csv(args.grades, args.out, solutions_dir=solutions,
                               roster=args.roster)
     print(f"wrote {report.path}: {report.students} student(s), {len(report.assignments)} "
@@ -72,7 +74,7 @@ def _tool_parser() -> argparse.ArgumentParser:
     gs.add_argument("out", metavar="OUT.zip")
     gs.add_argument("--notebook", help="the problem set it grades, e.g. 03_vae (default: "
                     "any notebook of solutions/ that is submitted)")
-    gs.add_argument("--solutions", help="solution notebooks (default: ./solutions)")
+    gs.add_argument("--course", help=COURSE_OPTION_HELP)
     gs.set_defaults(func=_cmd_gradescope)
 
     canvas = sub.add_parser("canvas", help="a Canvas gradebook-import CSV from grades.csv")
@@ -81,7 +83,7 @@ def _tool_parser() -> argparse.ArgumentParser:
                         help="the CSV to import (default canvas_import.csv)")
     canvas.add_argument("--roster", help="Canvas's own gradebook export (Grades > Export): "
                         "student names, IDs and sections are taken from it")
-    canvas.add_argument("--solutions", help="solution notebooks (default: ./solutions)")
+    canvas.add_argument("--course", help=COURSE_OPTION_HELP)
     canvas.set_defaults(func=_cmd_canvas)
     return parser
 
@@ -116,7 +118,7 @@ def add_release_command(sub) -> None:
         "release", help="the student course (no solutions, no reference answers, no hidden "
         "tests) in OUT_DIR, to publish as the repository [release] in course/toc.toml names")
     release.add_argument("out_dir", metavar="OUT_DIR")
-    release.add_argument("--course", help="the course folder (default: the current one)")
+    release.add_argument("--course", help=COURSE_OPTION_HELP)
     release.add_argument("--force", action="store_true",
                          help="replace OUT_DIR if it holds an earlier release")
     release.set_defaults(func=_cmd_release)

@@ -25,7 +25,7 @@ How grading works, and why student code cannot fool it:
 4. **The grader judges outside the kernel.** Only the payloads of the injected cells
    are read (never output of the student's own cells), as plain JSON (never pickle),
    and compared in the grader's process (:mod:`vae_edu.grading.judging`).
-5. **Each submission runs in its own kernel process** (:mod:`vae_edu.grading.sandbox`;
+5. **Each submission runs in its own kernel process** (:mod:`vae_edu.tooling.grader.sandbox`;
    several at once, supervised from this process) on a copy, in a fresh temporary
    folder that is the kernel's working directory, ``HOME`` and ``TMPDIR``, with a time
    limit per cell and per notebook, a memory limit (``RLIMIT_DATA`` plus a watchdog on
@@ -34,7 +34,7 @@ How grading works, and why student code cannot fool it:
    goes on. The submissions folder is read once, into memory, before any kernel starts,
    and never written.
 
-6. **Walls around each kernel** (:mod:`vae_edu.grading.isolation`, ``--sandbox``):
+6. **Walls around each kernel** (:mod:`vae_edu.tooling.grader.isolation`, ``--sandbox``):
    with ``bwrap`` (the default where bubblewrap works) the kernel has its own PID
    namespace (nothing it starts outlives its run), no network, and a read-only view of
    the filesystem except its scratch folder, in which the submissions, the solutions and
@@ -70,13 +70,14 @@ from typing import Any
 
 import nbformat
 
-from ..profiles import check_profile
-from . import harness, shards
-from .exercises import atomic_write_text
+from ...atomic import write_atomic
+from ...grading import harness
+from ...grading.judging import Verdict
+from ...grading.questions import QUESTIONS
+from ...profiles import check_profile
+from . import shards
 from .isolation import Isolation, choose_isolation, reap_children, subreaper
-from .judging import Verdict
 from .notebook import SolutionNotebook, read_solution
-from .questions import QUESTIONS
 from .sandbox import RUN_MARKER, RunLimits, run_notebook
 
 __all__ = [
@@ -523,11 +524,11 @@ def grade_submissions(
         limits: time, memory and output limits (:class:`Limits`).
         seed: run seed of the test inputs; ``None`` draws a secret one (the normal case).
         progress: called with one line per graded notebook (``None``: silent).
-        sandbox: ``"bwrap"`` or ``"basic"`` (:mod:`vae_edu.grading.isolation`); ``None``:
+        sandbox: ``"bwrap"`` or ``"basic"`` (:mod:`vae_edu.tooling.grader.isolation`); ``None``:
             the strongest that works here. Said once through ``progress``, and kept in
             the report.
         shard: ``(k, n)``: grade only shard ``k`` of ``n`` (1-based) of the students
-            (:func:`vae_edu.grading.shards.shard_of`); then ``out_csv`` is a part file
+            (:func:`vae_edu.tooling.grader.shards.shard_of`); then ``out_csv`` is a part file
             for ``vae-edu grade merge`` and no feedback folder is written.
 
     While the batch runs this process is the child subreaper of the kernels' orphans;
@@ -658,7 +659,7 @@ def _bands_of(solutions_dir: Path, profile: str):
     computed, unless a caller (``vae-edu grade``'s class layer) has set them already; so a
     ``--shard`` run judges train-and-report questions as an unsharded one does."""
     try:
-        from . import bands
+        from ...grading import bands
     except ImportError:  # pragma: no cover - a course without train-and-report questions
         yield
         return
@@ -700,5 +701,5 @@ def write_grades(out_csv: Path, feedback_dir: Path, columns: list[str],
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     feedback_dir.mkdir(parents=True, exist_ok=True)
     for name, text in feedback.items():
-        atomic_write_text(feedback_dir / name, text)
-    atomic_write_text(out_csv, buffer.getvalue())
+        write_atomic(feedback_dir / name, text)
+    write_atomic(out_csv, buffer.getvalue())

@@ -70,7 +70,7 @@ def write_canvas_csv(grades_csv: str | os.PathLike, out_csv: str | os.PathLike, 
         ValueError: ``grades_csv`` is not a grades file of these solutions (says which
             column is unknown), or the roster lacks Canvas's identity columns.
     """
-    from .exercises import atomic_write_text
+    from ...atomic import write_atomic
     from .notebook import read_solution
 
     grades_path = Path(grades_csv)
@@ -86,7 +86,7 @@ def write_canvas_csv(grades_csv: str | os.PathLike, out_csv: str | os.PathLike, 
     unknown = [q for q in questions if q not in notebook_of]
     if unknown:
         raise ValueError(f"{grades_path}: question(s) {', '.join(unknown)} are not in "
-                         f"{solutions_dir}; pass the --solutions it was graded with")
+                         f"{solutions_dir}; pass the --course it was graded with")
     assignments: dict[str, float] = {}
     for q in questions:
         stem, points = notebook_of[q]
@@ -144,5 +144,5 @@ def write_canvas_csv(grades_csv: str | os.PathLike, out_csv: str | os.PathLike, 
     writer.writerows(out_rows)
     out = Path(out_csv)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, buffer.getvalue())
+    write_atomic(out, buffer.getvalue())
     return CanvasExport(out, len(out_rows), [column_of[s] for s in assignments], warnings)

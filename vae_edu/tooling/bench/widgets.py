@@ -23,10 +23,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ..device import describe_device, pick_device
-from ..models import VAE, ConvCVAE
-from ..train import evaluation_mode
-from ..widgets import AttributeProgression, ConditionalSliders, LatentSliders, ManifoldExplorer
+from ...device import describe_device, pick_device
+from ...models import VAE, ConvCVAE
+from ...train import evaluation_mode
+from ...widgets import AttributeProgression, ConditionalSliders, LatentSliders, ManifoldExplorer
 
 #: Slider values the benchmark cycles through (no 0, so the first move changes a value).
 VALUES = np.linspace(-2.5, 2.5, 40).tolist()

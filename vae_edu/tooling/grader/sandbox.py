@@ -1,13 +1,13 @@
 """Run ONE prepared submission in its own limited kernel process, and report what happened.
 
-:func:`run_notebook` is a coroutine: the batch grader (:mod:`vae_edu.grading.grader`)
+:func:`run_notebook` is a coroutine: the batch grader (:mod:`vae_edu.tooling.grader.batch`)
 runs several at once on one event loop, each with its own kernel process. Per run it
 
-* starts a kernel on this Python through :mod:`vae_edu.grading.kernel` (rlimits), in
+* starts a kernel on this Python through :mod:`vae_edu.tooling.grader.kernel` (rlimits), in
   the given working folder and environment, with the kernel's own stdout and stderr
   sent to ``/dev/null``; with ``isolation="bwrap"`` inside bubblewrap (its own PID and
   network namespaces, read-only filesystem but for ``scratch``; see
-  :mod:`vae_edu.grading.isolation`), talking to the grader over Unix sockets;
+  :mod:`vae_edu.tooling.grader.isolation`), talking to the grader over Unix sockets;
 * runs every cell, errors allowed, each under a time limit (``cell_timeout`` for the
   student's cells, ``question_timeout`` for the injected hidden-test cells); a cell over
   its limit is interrupted and the run goes on;
@@ -42,8 +42,8 @@ from jupyter_client.kernelspec import KernelSpec
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from ...grading.harness import PAYLOAD_MIME
 from ..notebooks import _SameInterpreterKernelManager
-from .harness import PAYLOAD_MIME
 from .isolation import bwrap_argv, reap_children
 
 __all__ = ["RUN_MARKER", "RunLimits", "kill_process_group", "run_notebook"]
@@ -57,7 +57,8 @@ _log.addHandler(logging.NullHandler())
 
 @dataclass(frozen=True)
 class RunLimits:
-    """Limits of one run, in seconds and bytes (see :class:`vae_edu.grading.grader.Limits`)."""
+    """Limits of one run, in seconds and bytes (see
+    :class:`vae_edu.tooling.grader.batch.Limits`)."""
 
     cell_timeout: float
     question_timeout: float
@@ -72,13 +73,13 @@ class RunLimits:
 
 
 class _GradingKernelManager(_SameInterpreterKernelManager):
-    """This Python's kernel, started through ``vae_edu.grading.kernel`` (rlimits)."""
+    """This Python's kernel, started through ``vae_edu.tooling.grader.kernel`` (rlimits)."""
 
     @property
     def kernel_spec(self) -> KernelSpec | None:
         spec = super().kernel_spec
         if spec is not None and spec.argv[1:3] == ["-m", "ipykernel_launcher"]:
-            spec.argv = [sys.executable, "-m", "vae_edu.grading.kernel", *spec.argv[3:]]
+            spec.argv = [sys.executable, "-m", "vae_edu.tooling.grader.kernel", *spec.argv[3:]]
         return spec
 
 
@@ -221,7 +222,7 @@ async def run_notebook(
     events of the run (see the module docstring).
 
     Args:
-        isolation: ``"basic"`` or ``"bwrap"`` (:mod:`vae_edu.grading.isolation`).
+        isolation: ``"basic"`` or ``"bwrap"`` (:mod:`vae_edu.tooling.grader.isolation`).
         scratch: the folder the kernel may write under ``bwrap`` (default: ``cwd``); it
             holds ``cwd``, ``HOME`` and ``TMPDIR``.
         hide: paths the kernel must not see under ``bwrap`` (submissions, solutions, ...).

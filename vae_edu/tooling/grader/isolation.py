@@ -20,8 +20,8 @@
   to PID 1, and is killed when its run (at the latest, the batch) ends. The filesystem
   and the network are those of the grader's user.
 
-The rlimits and the watchdog of :mod:`vae_edu.grading.sandbox` and
-:mod:`vae_edu.grading.kernel` are the inner layer in both.
+The rlimits and the watchdog of :mod:`vae_edu.tooling.grader.sandbox` and
+:mod:`vae_edu.tooling.grader.kernel` are the inner layer in both.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from ...paths import PACKAGE_PARENT
 
 __all__ = [
     "SANDBOXES",
@@ -95,7 +97,7 @@ def _bwrap_binary() -> str | None:
 def _needed_paths() -> list[Path]:
     """Where this Python, its libraries and this package live (never hidden)."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable),
-             os.path.realpath(sys.executable), str(Path(__file__).resolve().parents[2])}
+             os.path.realpath(sys.executable), str(PACKAGE_PARENT)}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         paths.add(sysconfig.get_paths().get(key, ""))
     try:

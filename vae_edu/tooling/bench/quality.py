@@ -25,19 +25,19 @@ from pathlib import Path
 
 import torch
 
-from ..data import MNISTSplit, load_mnist
-from ..device import describe_device, pick_device
-from ..evaluate import (
+from ...data import MNISTSplit, load_mnist
+from ...device import describe_device, pick_device
+from ...evaluate import (
     iwae_nll_split,
     negative_elbo,
     pca_reconstruction_sq_error,
     reconstruction_sq_error,
 )
-from ..models import VAE, StackedAutoencoder, deep_autoencoder
-from ..models.autoencoders import accuracy
-from ..profiles import budget, current_profile, iwae_budget
-from ..seeding import seed_everything
-from ..train import fit
+from ...models import VAE, StackedAutoencoder, deep_autoencoder
+from ...models.autoencoders import accuracy
+from ...profiles import budget, current_profile, iwae_budget
+from ...seeding import seed_everything
+from ...train import fit
 
 LABELS = (100, 1000)
 

@@ -87,7 +87,7 @@ def write_part(path: Path, report, *, shard: tuple[int, int], roster: list[str],
                seed: str | None, solutions: dict, feedback: dict[str, str],
                files: dict[str, str]) -> None:
     """Write the part file of one shard (atomically)."""
-    from .exercises import atomic_write_text
+    from ...atomic import write_atomic
 
     part = {
         "format": PART_FORMAT,
@@ -113,7 +113,7 @@ def write_part(path: Path, report, *, shard: tuple[int, int], roster: list[str],
         },
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(part, indent=1, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(part, indent=1, sort_keys=True) + "\n")
 
 
 @dataclass
@@ -164,7 +164,7 @@ def merge_parts(parts: list[str | os.PathLike], out_csv: str | os.PathLike,
             solutions, another shard count or another seed (a *foreign* part); a shard
             given twice or missing; a student in two parts. Nothing is written then.
     """
-    from .grader import write_grades
+    from .batch import write_grades
 
     if not parts:
         raise MergeError("no part files given: vae-edu grade merge PART... --out grades.csv")

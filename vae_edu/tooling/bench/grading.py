@@ -1,4 +1,4 @@
-"""``python -m vae_edu.bench.grading``: what isolation costs, and what sharding buys.
+"""``python -m vae_edu.tooling.bench.grading``: what isolation costs, and what sharding buys.
 
 Prints, measured in this one run:
 
@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ...paths import PACKAGE_PARENT
 
 #: Submissions of the synthetic class, cycled: (folder in the course, file or None).
 _KINDS = ("solutions", "exercises", "half")
@@ -63,7 +65,7 @@ def _grade(args: list[str], env: dict) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vae_edu.bench.grading")
+    parser = argparse.ArgumentParser(prog="python -m vae_edu.tooling.bench.grading")
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--notebook", default="03_vae")
     parser.add_argument("--jobs", type=int, default=2, help="notebooks at once per shard")
@@ -71,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="notebooks per isolation in part 2 (default 6)")
     parser.add_argument("--shards", default="1,2,4")
     args = parser.parse_args(argv)
-    from ..grading.grader import grade_submissions
-    from ..grading.isolation import bwrap_problem, choose_isolation
+    from ..grader.batch import grade_submissions
+    from ..grader.isolation import bwrap_problem, choose_isolation
 
     course = Path.cwd()
     notebook = f"{args.notebook}.ipynb"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
+        [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH", "")])}
     print(f"1. isolation here: {choose_isolation().description}")
 
     root = Path(tempfile.mkdtemp(prefix="vae-edu-bench-grading-"))
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   skipped: bwrap unavailable ({bwrap_problem()})")
 
         subs = _class(root / "class", course, notebook, args.students)
-        seed = ["--seed", "bench", "--solutions", str(course / "solutions"),
+        seed = ["--seed", "bench", "--course", str(course),
                 "--jobs", str(args.jobs)]
         print(f"3. {args.students} students x {notebook}, shards one after the other, "
               f"--jobs {args.jobs} each (default isolation)")

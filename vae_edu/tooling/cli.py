@@ -22,14 +22,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..paths import COURSE_OPTION_HELP
+
 
 def cmd_info(args: argparse.Namespace) -> int:
     import torch
 
-    from . import __version__
-    from .data import load_mnist
-    from .device import describe_device, pick_device
-    from .profiles import PROFILE_DESCRIPTIONS, PROFILE_ENV, current_profile
+    from .. import __version__
+    from ..data import load_mnist
+    from ..device import describe_device, pick_device
+    from ..profiles import PROFILE_DESCRIPTIONS, PROFILE_ENV, current_profile
 
     profile = current_profile()
     device = pick_device(args.device)
@@ -81,13 +83,14 @@ def cmd_exercises(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     if args.action == "bands":
-        from .grading.bands_command import cmd_bands
+        from .grader.bands_command import cmd_bands
 
         return cmd_bands(args)
-    from .grading.exercises import find_course_dir, sync_exercises
+    from ..paths import course_folder
+    from .grader.exercises import sync_exercises
 
     try:
-        solutions = find_course_dir("solutions", args.solutions)
+        solutions = course_folder("solutions", args.course)
     except FileNotFoundError as err:
         print(f"vae-edu exercises: {err}", file=sys.stderr)
         return 2
@@ -111,12 +114,12 @@ def cmd_exercises(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grading.classroom import grading_function
-    from .grading.exercises import find_course_dir
-    from .grading.grader import Limits
+    from ..paths import course_folder
+    from .grader.batch import Limits
+    from .grader.classroom import grading_function
 
     grade_submissions = grading_function(args)  # + bands, written answers, hints, report
-    from .grading.shards import parse_shard
+    from .grader.shards import parse_shard
 
     shard = parse_shard(args.shard) if args.shard else None
     out = args.out or (f"grades.part-{shard[0]}-of-{shard[1]}.json" if shard else "grades.csv")
@@ -126,7 +129,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         max_output_mb=args.max_output_mb, max_file_mb=args.max_file_mb, profile=args.profile,
     )
     try:
-        solutions = find_course_dir("solutions", args.solutions)
+        solutions = course_folder("solutions", args.course)
         report = grade_submissions(
             args.submissions, out, solutions_dir=solutions, feedback_dir=args.feedback,
             jobs=args.jobs, limits=limits, seed=args.seed, sandbox=args.sandbox, shard=shard,
@@ -195,7 +198,7 @@ def cmd_colab(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .profiles import PROFILE_NAMES
+    from ..profiles import PROFILE_NAMES
 
     parser = argparse.ArgumentParser(
         prog="vae-edu", description="Tools of the vae_edu autoencoder and VAE course."
@@ -222,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     exercises = sub.add_parser(
         "exercises", help="write exercises/ from solutions/ (answers and hidden tests removed)"
     )
-    exercises.add_argument("--solutions", help="solution notebooks (default: ./solutions)")
+    exercises.add_argument("--course", help=COURSE_OPTION_HELP)
     exercises.add_argument("--out", help="where to write (default: exercises/ beside solutions/)")
     exercises.add_argument(
         "--check", action="store_true",
@@ -245,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", metavar="SUBMISSIONS_DIR")
     grade.add_argument("--out", help="grades CSV (default grades.csv; with --shard K/N the "
                        "part file, default grades.part-K-of-N.json)")
-    grade.add_argument("--solutions", help="solution notebooks (default: ./solutions)")
+    grade.add_argument("--course", help=COURSE_OPTION_HELP)
     grade.add_argument(
         "--feedback", help="folder for one feedback file per student (default: beside --out)"
     )
@@ -283,12 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "gradescope OUT.zip | vae-edu grade canvas grades.csv --out canvas.csv")
     grade.set_defaults(func=cmd_grade)
 
-    from .grading.commands import add_release_command
+    from .grader.commands import add_release_command
 
     add_release_command(sub)
 
     toc = sub.add_parser("toc", help="list the course's notebooks; exit 1 if files disagree")
-    toc.add_argument("--course", help="the course folder (default: the current one)")
+    toc.add_argument("--course", help=COURSE_OPTION_HELP)
     toc.set_defaults(func=cmd_toc)
 
     colab = sub.add_parser(
@@ -349,10 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .checkpoint import CheckpointError
-    from .data import DataFileError
-    from .grading.commands import GRADE_TOOLS, grade_tool_main
-    from .profiles import UnknownProfileError
+    from ..checkpoint import CheckpointError
+    from ..data import DataFileError
+    from ..profiles import UnknownProfileError
+    from .grader.commands import GRADE_TOOLS, grade_tool_main
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["grade"] and argv[1:2] and argv[1] in GRADE_TOOLS:

@@ -11,7 +11,7 @@ Instructors normally use it through the command line::
 
 or from Python::
 
-    from vae_edu.notebooks import execute_notebook
+    from vae_edu.tooling.notebooks import execute_notebook
     execute_notebook("lectures/01_autoencoders.ipynb", profile="smoke")
 
 What you can rely on:
@@ -40,9 +40,7 @@ import logging
 import math
 import os
 import re
-import stat
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -56,7 +54,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from .profiles import PROFILE_ENV, check_profile
+from ..atomic import atomic_file
+from ..profiles import PROFILE_ENV, check_profile
 
 __all__ = [
     "ExecutionResult",
@@ -259,10 +258,10 @@ def _kernel_env(profile: str | None, env: Mapping[str, str] | None) -> dict[str,
     return kernel_env
 
 
-def _atomic_write(
+def _write_unless_changed(
     nb: nbformat.NotebookNode, path: Path, target: Path, expected_stat: os.stat_result
 ) -> None:
-    """Write ``nb`` over ``target`` via a temporary file in the same folder + os.replace.
+    """Write ``nb`` over ``target`` atomically (:func:`vae_edu.atomic.atomic_file`).
 
     Refuses (and leaves the file alone) if it changed since ``expected_stat`` was taken.
     """
@@ -273,20 +272,8 @@ def _atomic_write(
             "(was it saved from Jupyter?); not overwriting it. Run the command again.",
             path=path,
         )
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            nbformat.write(nb, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, stat.S_IMODE(current.st_mode))
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_file(target, keep_mode=True) as fh:
+        nbformat.write(nb, fh)
 
 
 def execute_notebook(
@@ -368,7 +355,7 @@ def execute_notebook(
     except Exception as exc:  # nbclient's cell errors, timeouts, dead or unstartable kernels
         raise _execution_error(path, exc, current.get("cell"), code_number, cell_timeout) from exc
 
-    _atomic_write(nb, path, target, stat_before)
+    _write_unless_changed(nb, path, target, stat_before)
     return ExecutionResult(
         path=path,
         seconds=time.perf_counter() - start,

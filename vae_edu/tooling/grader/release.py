@@ -9,11 +9,11 @@ repository holds at the time:
 * **copied**: ``README.md``, ``docs/``, ``lectures/``, ``exercises/``, the course pages
   (``course/`` except the instructor's: grading policy, instructor guide, grading
   job scripts), ``pyproject.toml`` and ``conftest.py``;
-* **the library** ``vae_edu/``: every module outside ``vae_edu/grading/``, and of
-  ``vae_edu/grading/`` only what the in-notebook checks import (found by following the
-  imports from ``grading/__init__.py``, ``checks.py`` and what the notebooks import);
-  the grader, its sandbox, the exercise generator, the exporters and this module stay
-  behind;
+* **the library** ``vae_edu/``: every module outside ``vae_edu/grading/`` and
+  ``vae_edu/tooling/grader/``, and of those two only what the in-notebook checks import
+  (found by following the imports from ``grading/__init__.py``, ``checks.py`` and what
+  the notebooks import) and the parser of the instructor's commands: the grader, its
+  sandbox, the exercise generator, the exporters and this module stay behind;
 * **the questions** (:mod:`vae_edu.grading.questions`) keep how they draw their public
   inputs and how they judge, but every ``reference`` and ``mistakes`` method is
   replaced by a look-up of stored outputs (:mod:`vae_edu.grading.stored_checks`), any
@@ -52,13 +52,15 @@ _MARKER = ".vae-edu-release"
 #: questions: thresholds from reference runs), shipped beside vae_edu/grading/bands.py.
 _SOLUTION_DATA = ("bands.json",)
 _COPIED = ("README.md", "pyproject.toml", "conftest.py", ".gitignore")
+#: Folders of the package shipped only as far as the student roots import them.
+_SELECTIVE = ("vae_edu/grading/", "vae_edu/tooling/grader/")
 _STUDENT_ROOTS = ("vae_edu/grading/__init__.py", "vae_edu/grading/checks.py",
                   "vae_edu/grading/stored_checks.py",
-                  "vae_edu/grading/commands.py")
+                  "vae_edu/tooling/grader/commands.py")
 #: Shipped, but what they import lazily is not: the parser of the instructor's commands
 #: (so that `vae-edu --help` works in the release; the commands themselves say that they
 #: are not part of it).
-_NOT_FOLLOWED = ("vae_edu/grading/commands.py",)
+_NOT_FOLLOWED = ("vae_edu/tooling/grader/commands.py",)
 _STORED_NOTE = ("Student release: the outputs are stored (vae_edu.grading.stored_checks); "
                 "the reference code is not part of it.")
 
@@ -137,7 +139,7 @@ def _constructor_params(module: str | None) -> dict[str, list[str]]:
 
     if module is None:
         return {}
-    from .questions import Question
+    from ...grading.questions import Question
 
     try:
         live = importlib.import_module(module)
@@ -265,7 +267,7 @@ def _student_library(root: Path, notebooks: list[Path]) -> list[str]:
     """The library files of the release (relative to the course folder)."""
     every = sorted(p.relative_to(root).as_posix() for p in (root / "vae_edu").rglob("*")
                    if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
-    outside = [f for f in every if not f.startswith("vae_edu/grading/")]
+    outside = [f for f in every if not f.startswith(_SELECTIVE)]
     queue = [f for f in outside if f.endswith(".py")]
     queue += [f for f in (*_STUDENT_ROOTS, *_notebook_imports(notebooks))
               if (root / f).is_file()]
@@ -324,10 +326,10 @@ def build_release(out_dir: str | os.PathLike, *, course_dir: str | os.PathLike |
             ``force``; any other folder never).
         FileNotFoundError, CourseError: no course, no ``[release]`` table.
     """
+    from ...grading.stored_checks import build_store
     from ..colab import apply_colab
     from ..course import CourseError, load_course
     from .notebook import read_solution
-    from .stored_checks import build_store
 
     course = load_course(course_dir)
     root = course.root
@@ -411,7 +413,8 @@ def build_release(out_dir: str | os.PathLike, *, course_dir: str | os.PathLike |
                                    "branch": course.release.branch,
                                    "checks": questions}, indent=1) + "\n")
         left_out = sorted(
-            p.relative_to(root).as_posix() for p in (root / "vae_edu" / "grading").rglob("*.py")
+            p.relative_to(root).as_posix() for folder in _SELECTIVE
+            for p in (root / folder).rglob("*.py")
             if "__pycache__" not in p.parts
             and p.relative_to(root).as_posix() not in files)
         if out.exists():

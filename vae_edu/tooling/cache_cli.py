@@ -31,7 +31,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from . import model_cache as mc
+    from .. import model_cache as mc
 
     folder = mc.models_dir()
     if folder is None:
@@ -89,7 +89,7 @@ def cmd_bench_lectures(args: argparse.Namespace) -> int:
 
 def add_commands(sub, bench_sub) -> None:
     """Register ``pretrain`` and ``cache`` on the main parser and ``lectures`` under bench."""
-    from .profiles import PROFILE_NAMES
+    from ..profiles import PROFILE_NAMES
 
     def lecture_args(p):
         p.add_argument("lectures", nargs="*", metavar="LECTURE",

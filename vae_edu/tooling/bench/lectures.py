@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..model_cache import MODELS_ENV
+from ...model_cache import MODELS_ENV
 from ..pretrain import find_lectures, output_lines, run_copy
 
 WARM_GOAL_SECONDS = 15.0
@@ -81,7 +81,7 @@ def bench_lecture(path, *, profile: str | None = None, timeout: float | None = 1
 
 def main(lectures: Sequence[str] = (), *, profile: str | None = None,
          timeout: float | None = 1800) -> list[LectureRun]:
-    from ..profiles import current_profile
+    from ...profiles import current_profile
 
     shown = profile or current_profile()
     paths = find_lectures(lectures)

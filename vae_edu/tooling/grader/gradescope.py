@@ -35,10 +35,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...atomic import atomic_file
+from ...paths import PACKAGE_PARENT
+
 __all__ = ["GradescopeBundle", "build_bundle", "results_json", "run_autograder"]
 
 ROOT_ENV = "VAE_EDU_AUTOGRADER_ROOT"
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu).
@@ -59,7 +61,7 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 set -uo pipefail
 root=${VAE_EDU_AUTOGRADER_ROOT:-/autograder}
 python=${VAE_EDU_PYTHON:-$root/venv/bin/python}
-exec "$python" -m vae_edu.grading.gradescope --root "$root"
+exec "$python" -m vae_edu.tooling.grader.gradescope --root "$root"
 """
 
 
@@ -74,12 +76,12 @@ class GradescopeBundle:
 
 def _package_files() -> list[tuple[Path, str]]:
     """(file, name in the zip) of the package source: pyproject, README, vae_edu/."""
-    files = [(_PACKAGE_ROOT / "pyproject.toml", "vae_edu_src/pyproject.toml"),
-             (_PACKAGE_ROOT / "README.md", "vae_edu_src/README.md")]
-    package = _PACKAGE_ROOT / "vae_edu"
+    files = [(PACKAGE_PARENT / "pyproject.toml", "vae_edu_src/pyproject.toml"),
+             (PACKAGE_PARENT / "README.md", "vae_edu_src/README.md")]
+    package = PACKAGE_PARENT / "vae_edu"
     for path in sorted(package.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            files.append((path, f"vae_edu_src/{path.relative_to(_PACKAGE_ROOT).as_posix()}"))
+            files.append((path, f"vae_edu_src/{path.relative_to(PACKAGE_PARENT).as_posix()}"))
     return files
 
 
@@ -102,8 +104,8 @@ def build_bundle(out_zip: str | os.PathLike, *, solutions_dir: str | os.PathLike
     from .notebook import read_solution
 
     solutions_dir = Path(solutions_dir)
-    if not (_PACKAGE_ROOT / "pyproject.toml").is_file():
-        raise FileNotFoundError(f"no pyproject.toml in {_PACKAGE_ROOT}: build the bundle from "
+    if not (PACKAGE_PARENT / "pyproject.toml").is_file():
+        raise FileNotFoundError(f"no pyproject.toml in {PACKAGE_PARENT}: build the bundle from "
                                 "the course repository (an editable install)")
     if notebook is not None:
         name = notebook if notebook.endswith(".ipynb") else f"{notebook}.ipynb"
@@ -119,24 +121,16 @@ def build_bundle(out_zip: str | os.PathLike, *, solutions_dir: str | os.PathLike
     config = {"notebooks": [s.name for s in solutions] if notebook else None,
               "limits": limits or {}}
     out_zip = Path(out_zip)
-    out_zip.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_zip.name}.", dir=out_zip.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w") as zf:
-            _add(zf, "setup.sh", SETUP_SH.encode(), executable=True)
-            _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
-            _add(zf, "autograder.json", (json.dumps(config, indent=1) + "\n").encode())
-            for path in paths:
-                _add(zf, f"solutions/{path.name}", path.read_bytes())
-            for data in sorted(solutions_dir.glob("*.json")):  # bands of train questions
-                _add(zf, f"solutions/{data.name}", data.read_bytes())
-            for path, name in _package_files():
-                _add(zf, name, path.read_bytes())
-        os.replace(tmp, out_zip)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(out_zip, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+        _add(zf, "setup.sh", SETUP_SH.encode(), executable=True)
+        _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
+        _add(zf, "autograder.json", (json.dumps(config, indent=1) + "\n").encode())
+        for path in paths:
+            _add(zf, f"solutions/{path.name}", path.read_bytes())
+        for data in sorted(solutions_dir.glob("*.json")):  # bands of train questions
+            _add(zf, f"solutions/{data.name}", data.read_bytes())
+        for path, name in _package_files():
+            _add(zf, name, path.read_bytes())
     return GradescopeBundle(out_zip, [s.name for s in solutions],
                             sum(s.points for s in solutions))
 
@@ -181,7 +175,7 @@ def results_json(report, notebooks: list[str], solutions: dict, seconds: float,
 def _grade(submissions: Path, out_csv: Path, solutions_dir: Path, limits):
     """Grade as ``vae-edu grade`` does: through the class layer where there is one
     (train-and-report time limits and bands, the library-twin policy), else directly."""
-    from .grader import grade_submissions
+    from .batch import grade_submissions
 
     try:
         from .classroom import grade_class
@@ -198,8 +192,8 @@ def run_autograder(root: str | os.PathLike) -> dict:
     Always writes a results file: a failure of the grader itself scores 0 with a message
     that says so (and the details go to stdout, which only staff see).
     """
-    from .exercises import atomic_write_text
-    from .grader import Limits
+    from ...atomic import write_atomic
+    from .batch import Limits
     from .notebook import read_solution
 
     start = time.monotonic()
@@ -238,12 +232,12 @@ def run_autograder(root: str | os.PathLike) -> dict:
                    "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    atomic_write_text(results_dir / "results.json", json.dumps(results, indent=1) + "\n")
+    write_atomic(results_dir / "results.json", json.dumps(results, indent=1) + "\n")
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vae_edu.grading.gradescope",
+    parser = argparse.ArgumentParser(prog="python -m vae_edu.tooling.grader.gradescope",
                                      description="Run the vae-edu Gradescope autograder.")
     parser.add_argument("--root", default=os.environ.get(ROOT_ENV, "/autograder"),
                         help="the autograder folder (default /autograder)")

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from .questions import QUESTIONS
+from ...grading.questions import QUESTIONS
 
 __all__ = [
     "BEGIN_HIDDEN",

@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import FILES, _idx_file, load_mnist, locate_mnist
-from ..device import describe_device, pick_device
-from ..models import VAE
-from ..seeding import seed_everything
-from ..train import evaluate, fit
+from ...data import FILES, _idx_file, load_mnist, locate_mnist
+from ...device import describe_device, pick_device
+from ...models import VAE
+from ...seeding import seed_everything
+from ...train import evaluate, fit
 
 BATCH_SIZE = 128
 LR = 1e-3

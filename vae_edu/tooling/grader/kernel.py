@@ -1,4 +1,6 @@
-"""Start an IPython kernel under resource limits: ``python -m vae_edu.grading.kernel -f FILE``.
+"""Start an IPython kernel under resource limits.
+
+``python -m vae_edu.tooling.grader.kernel -f FILE``.
 
 The grader's kernels are started through this module instead of ``ipykernel_launcher``.
 Before the kernel starts it applies the limits named in ``$VAE_EDU_GRADING_LIMITS``
@@ -15,7 +17,7 @@ Before the kernel starts it applies the limits named in ``$VAE_EDU_GRADING_LIMIT
 * ``RLIMIT_CORE`` is 0: a crashing kernel leaves no core file.
 
 The grader also watches the kernel's resident memory and kills it above the limit
-(:mod:`vae_edu.grading.sandbox`), which catches what ``RLIMIT_DATA`` does not count.
+(:mod:`vae_edu.tooling.grader.sandbox`), which catches what ``RLIMIT_DATA`` does not count.
 """
 
 from __future__ import annotations

@@ -7,40 +7,18 @@ exercise differs from what would be written, is missing, or has no solution.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from ...atomic import write_atomic
 from ..colab import add_to_exercise
 from .notebook import SolutionError, make_exercise, read_solution
 
 __all__ = [
-    "ExerciseReport", "atomic_write_text", "exercise_texts", "find_course_dir", "sync_exercises",
+    "ExerciseReport", "exercise_texts", "sync_exercises",
 ]
-
-
-def find_course_dir(name: str, given: str | os.PathLike | None = None) -> Path:
-    """The folder ``given``, else ``./name``, else ``name`` beside the installed package.
-
-    Raises:
-        FileNotFoundError: naming where it looked and how to point at the folder.
-    """
-    if given is not None:
-        path = Path(given)
-        if not path.is_dir():
-            raise FileNotFoundError(f"no folder {path}")
-        return path
-    candidates = [Path.cwd() / name, Path(__file__).resolve().parents[2] / name]
-    for path in candidates:
-        if path.is_dir():
-            return path
-    raise FileNotFoundError(
-        f"no {name}/ folder in {candidates[0].parent} or {candidates[1].parent}; run the "
-        f"command in the course folder or pass --{name} DIR"
-    )
 
 
 def _text(nb: nbformat.NotebookNode) -> str:
@@ -52,7 +30,7 @@ def exercise_texts(solutions_dir: Path) -> dict[str, str]:
     """File name -> text of the exercise notebook, for every solution notebook.
 
     Each exercise also gets the course's Open-in-Colab badge and Colab-only install cell
-    (:func:`vae_edu.colab.add_to_exercise`); solutions do not need them.
+    (:func:`vae_edu.tooling.colab.add_to_exercise`); solutions do not need them.
 
     Raises:
         SolutionError: if a solution breaks the conventions, or there are none.
@@ -91,18 +69,6 @@ class ExerciseReport:
         return not (self.stale or self.missing or self.orphans)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file beside it and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def sync_exercises(solutions_dir: Path, exercises_dir: Path, *, check: bool) -> ExerciseReport:
     """Write (``check=False``) or compare (``check=True``) the exercise notebooks.
 
@@ -121,7 +87,7 @@ def sync_exercises(solutions_dir: Path, exercises_dir: Path, *, check: bool) -> 
         elif check:
             (report.stale if current is not None else report.missing).append(name)
         else:
-            atomic_write_text(target, text)
+            write_atomic(target, text)
             report.written.append(name)
     if exercises_dir.is_dir():
         report.orphans = sorted(
