@@ -298,7 +298,7 @@ def test_under_bwrap_there_is_no_network_not_even_the_hosts_loopback(tmp_path):
 
 
 def test_without_bwrap_the_default_is_basic_and_says_why(monkeypatch):
-    from vae_edu.grading import isolation
+    from vae_edu.tooling.grader import isolation
 
     monkeypatch.setattr(isolation, "_bwrap_binary", lambda: None)
     isolation.bwrap_problem.cache_clear()
@@ -317,8 +317,8 @@ def test_without_bwrap_the_default_is_basic_and_says_why(monkeypatch):
 
 
 def test_asking_for_bwrap_where_it_cannot_run_is_one_error_line(monkeypatch, tmp_path, capsys):
-    from vae_edu.grading import isolation
     from vae_edu.tooling.cli import main
+    from vae_edu.tooling.grader import isolation
 
     monkeypatch.setattr(isolation, "_bwrap_binary", lambda: None)
     isolation.bwrap_problem.cache_clear()

@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vae-edu {args.command}: {err}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as err:  # the student release leaves the grader out
-        if not (err.name or "").startswith("vae_edu.grading."):
+        if not (err.name or "").startswith(("vae_edu.grading.", "vae_edu.tooling.grader.")):
             raise
         print(f"vae-edu {args.command}: an instructor's command, not part of the student "
               f"release ({err.name} is not in it)", file=sys.stderr)
