@@ -416,3 +416,31 @@ def test_gaussian_nll_and_check_same_shape_bad_inputs():
     with pytest.raises(ValueError, match=r"^a has shape \(2,\) but b has shape \(2, 1\)"):
         L.check_same_shape(torch.zeros(2), torch.zeros(2, 1))
     L.check_same_shape(torch.zeros(2, 3), torch.ones(2, 3), ("p", "q"))
+
+
+def test_bernoulli_nll_floor_is_the_minimum_over_logits():
+    """The floor is the cross-entropy at sigmoid(logits) = x, and no logits go below it."""
+    torch.manual_seed(0)
+    x = torch.rand(16, 784, dtype=torch.float64)
+    x[:, :100] = (x[:, :100] > 0.5).double()  # binary pixels cost 0 at the floor
+    floor = L.bernoulli_nll_floor(x)
+    at_x = L.bernoulli_nll(torch.logit(x.clamp(1e-12, 1 - 1e-12)), x)
+    torch.testing.assert_close(floor, at_x, atol=1e-6, rtol=0)
+    for _ in range(5):
+        logits = torch.logit(x.clamp(1e-12, 1 - 1e-12)) + 0.3 * torch.randn_like(x)
+        assert (L.bernoulli_nll(logits, x) >= floor - 1e-9).all()
+    # the gradient of the cross-entropy in the logits vanishes at the floor
+    logits = torch.logit(x[:, 100:]).requires_grad_()
+    L.bernoulli_nll(logits, x[:, 100:]).sum().backward()
+    assert logits.grad.abs().max() < 1e-9
+
+
+def test_bernoulli_nll_floor_is_zero_on_binary_images_and_checks_its_input():
+    x = (torch.rand(4, 1, 28, 28) > 0.5).float()
+    assert torch.equal(L.bernoulli_nll_floor(x), torch.zeros(4))
+    assert L.bernoulli_nll_floor(torch.full((2, 784), 0.5)).allclose(
+        torch.full((2,), 784 * math.log(2)))
+    with pytest.raises(ValueError, match="bernoulli_nll_floor"):
+        L.bernoulli_nll_floor(torch.full((2, 3), 1.5))
+    with pytest.raises(TypeError, match="bernoulli_nll_floor"):
+        L.bernoulli_nll_floor(torch.ones(2, 3, dtype=torch.long))
