@@ -13,9 +13,9 @@ One module per widget, and what they share:
 * :class:`AttributeProgression` (``attribute_progression``): a slider alpha for y_alpha =
   (1 - alpha) y_min + alpha y_max with z fixed (Attribute2Image), and the strip of the
   progression;
-* ``base``: :class:`ModelWidget` (how a widget shows itself), the checks of a model, a
-  code and a label, decoding, and :func:`latent_code` (the starting point: mu of one
-  encoded image);
+* ``base``: :class:`ModelWidget` (how a widget shows itself), ``SliderWidget`` (sliders
+  that edit the code a widget decodes), the checks of a model, a code and a label,
+  decoding, and :func:`latent_code` (the starting point: mu of one encoded image);
 * ``rendering``: images as uint8 arrays and PNG bytes (:func:`to_png`), the marker.
 
 Core ipywidgets only (JupyterLab, Notebook and Colab show them).  Each widget is a small

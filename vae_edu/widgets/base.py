@@ -1,7 +1,11 @@
-"""What every widget shares: the display protocol (:class:`ModelWidget`), the checks of a
-model, a code and a label, decoding without gradients, and :func:`latent_code`."""
+"""What every widget shares: the display protocol (:class:`ModelWidget`), sliders that edit
+a code (:class:`SliderWidget`), the checks of a model, a code and a label, decoding without
+gradients, and :func:`latent_code`."""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
 
 import ipywidgets as widgets
 import numpy as np
@@ -13,6 +17,7 @@ from ..train import evaluation_mode, model_device
 
 __all__ = [
     "ModelWidget",
+    "SliderWidget",
     "as_latent",
     "check_label",
     "decode_codes",
@@ -54,6 +59,46 @@ class ModelWidget:
             w.close()
 
         close_all(self.widget)
+
+
+class SliderWidget(ModelWidget):
+    """A :class:`ModelWidget` whose sliders edit the code it decodes, ``self._z``.
+
+    Slider ``i`` calls :meth:`_slider_callback`: it writes coordinate ``i`` and redraws
+    (``update``), unless several changes are made at once in ``with self._one_update():``,
+    which redraws once at the end.  A subclass sets ``self._z`` and ``self._holding =
+    False`` before it builds its sliders, and implements ``update``.
+    """
+
+    _z: Tensor
+    _holding: bool
+
+    def update(self) -> None:
+        """Redraw what the widget shows (a subclass implements it)."""
+        raise NotImplementedError
+
+    def _update_unless_holding(self) -> None:
+        """Redraw now, or at the end of the :meth:`_one_update` we are in."""
+        if not self._holding:
+            self.update()
+
+    @contextlib.contextmanager
+    def _one_update(self):
+        """Change several sliders and update the image once, at the end."""
+        holding, self._holding = self._holding, True
+        try:
+            yield
+        finally:
+            self._holding = holding
+        if not holding:
+            self.update()
+
+    def _slider_callback(self, i: int) -> Callable[[dict], None]:
+        def on_change(change: dict) -> None:
+            self._z[i] = float(change["new"])
+            self._update_unless_holding()
+
+        return on_change
 
 
 def latent_slider(

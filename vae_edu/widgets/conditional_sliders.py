@@ -73,8 +73,7 @@ class ConditionalSliders(LatentSliders):
 
     def _on_label(self, change: dict) -> None:
         self._label = int(change["new"])
-        if not self._holding:
-            self.update()
+        self._update_unless_holding()
 
     def set_label(self, y: int) -> None:
         """Decode the same code with label ``y`` (the picker moves too)."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -11,7 +10,7 @@ from torch import Tensor
 
 from ..validation import finite_float, positive_float, positive_int
 from .base import (
-    ModelWidget,
+    SliderWidget,
     as_latent,
     decode_codes,
     latent_size,
@@ -23,7 +22,7 @@ from .rendering import picture, to_png
 __all__ = ["LatentSliders"]
 
 
-class LatentSliders(ModelWidget):
+class LatentSliders(SliderWidget):
     """One slider per latent dimension of an unconditional VAE, and the decoded image.
 
     Moving slider ``z[i]`` changes coordinate ``i`` of the code and shows the mean image of
@@ -138,31 +137,11 @@ class LatentSliders(ModelWidget):
         """The starting point that "reset" goes back to, ``(Z,)`` (a copy)."""
         return self._start.clone()
 
-    @contextlib.contextmanager
-    def _one_update(self):
-        """Change several sliders and update the image once, at the end."""
-        holding, self._holding = self._holding, True
-        try:
-            yield
-        finally:
-            self._holding = holding
-        if not holding:
-            self.update()
-
-    def _slider_callback(self, i: int) -> Callable[[dict], None]:
-        def on_change(change: dict) -> None:
-            self._z[i] = float(change["new"])
-            if not self._holding:
-                self.update()
-
-        return on_change
-
     def _set(self, i: int, value: float) -> None:
         slider = self._slider_of.get(i)
         if slider is None:
             self._z[i] = value
-            if not self._holding:
-                self.update()
+            self._update_unless_holding()
             return
         slider.min, slider.max = min(slider.min, value), max(slider.max, value)
         if slider.value == value:

@@ -3,8 +3,6 @@ manifold or the scatter of the codes), the decoded image beside it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import ipywidgets as widgets
 import numpy as np
 from torch import Tensor
@@ -14,7 +12,7 @@ from ..models.condition import is_conditional
 from ..validation import finite_float, positive_float, positive_int
 from ..viz import image_grid, scatter_codes
 from .base import (
-    ModelWidget,
+    SliderWidget,
     as_latent,
     check_label,
     decode_codes,
@@ -35,7 +33,7 @@ from .rendering import (
 __all__ = ["ManifoldExplorer"]
 
 
-class ManifoldExplorer(ModelWidget):
+class ManifoldExplorer(SliderWidget):
     """For a model with a 2-D latent space: two sliders ``z1``, ``z2`` move a marker over
     the decoded manifold (or over the scatter of the test codes) and show the image
     decoded at that point beside it.
@@ -223,14 +221,6 @@ class ManifoldExplorer(ModelWidget):
         """The point shown now, ``(2,)`` (a copy)."""
         return self._z.clone()
 
-    def _slider_callback(self, i: int) -> Callable[[dict], None]:
-        def on_change(change: dict) -> None:
-            self._z[i] = float(change["new"])
-            if not self._holding:
-                self.update()
-
-        return on_change
-
     def set_latent(self, i: int, value: float) -> None:
         """Set ``z1`` (``i = 0``) or ``z2`` (``i = 1``) (the slider moves)."""
         if isinstance(i, bool) or i not in (0, 1):
@@ -242,14 +232,10 @@ class ManifoldExplorer(ModelWidget):
     def set_z(self, z) -> None:
         """Move to the point ``(z1, z2)`` (one redraw)."""
         z = self._check_point(z, "z")
-        self._holding = True
-        try:
+        with self._one_update():
             for slider, value in zip(self.sliders, z.tolist(), strict=True):
                 slider.value = value
-        finally:
-            self._holding = False
-        self._z = z
-        self.update()
+            self._z = z
 
     def reset(self) -> None:
         """Back to ``z0``."""
