@@ -53,16 +53,35 @@ EXPECTED = {
 }
 
 
+#: The right answers that several corpus submissions share, one ``# %% NAME`` cell each.
+RIGHT_ANSWERS = CORPUS / "right_answers.py"
+
+
+def percent_cells(text: str) -> list[tuple[str, str]]:
+    """``(header, code)`` of each cell of a ``# %%`` script: what follows ``# %%`` on its
+    line, stripped, and the lines up to the next ``# %%``, without blank lines around."""
+    cells = []
+    for chunk in re.split(r"^# %%", text, flags=re.M)[1:]:
+        header, _, body = chunk.partition("\n")
+        cells.append((header.strip(), body.strip("\n")))
+    return cells
+
+
 def percent_to_notebook(path: Path) -> nbformat.NotebookNode:
-    """A ``# %%`` script -> notebook; ``# %% nbgrader={...}`` sets that cell's metadata."""
+    """A ``# %%`` script -> notebook; ``# %% nbgrader={...}`` sets that cell's metadata;
+    ``# %% answer: NAME, ...`` (a line alone) is a cell of those answers of RIGHT_ANSWERS,
+    one blank line between them."""
     nb = v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    for chunk in re.split(r"^# %%", path.read_text(), flags=re.M)[1:]:
-        header, _, body = chunk.partition("\n")
-        cell = v4.new_code_cell(body.strip("\n"))
-        if header.strip().startswith("nbgrader="):
-            cell.metadata["nbgrader"] = json.loads(header.strip()[len("nbgrader="):])
+    right = {name: code for name, code in percent_cells(RIGHT_ANSWERS.read_text()) if name}
+    for header, code in percent_cells(path.read_text()):
+        if header.startswith("answer:"):
+            assert not code.strip(), f"{path.name}: code after '# %% {header}' would be lost"
+            code = "\n\n".join(right[name.strip()] for name in header[len("answer:"):].split(","))
+        cell = v4.new_code_cell(code)
+        if header.startswith("nbgrader="):
+            cell.metadata["nbgrader"] = json.loads(header[len("nbgrader="):])
         nb.cells.append(cell)
     return nb
 

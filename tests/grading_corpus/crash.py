@@ -1,4 +1,7 @@
 # A correct reparameterize, then the kernel crashes (a segfault) before the KL is tested.
+# The right answers' cells are in right_answers.py (see README.md), so names they define
+# look undefined here and imports they use look unused:
+# ruff: noqa: F401, F821
 # %%
 import ctypes
 
@@ -6,18 +9,12 @@ import torch
 
 from vae_edu import grading
 
-
-# %%
-def reparameterize(mu, logvar, eps):
-    return mu + torch.exp(0.5 * logvar) * eps
+# %% answer: reparameterize
 
 # %%
 grading.check("reparameterize", reparameterize)
 
-# %%
-def kl_free_bits(mu, logvar, free_bits):
-    per_dim = -0.5 * (1 + logvar - mu**2 - torch.exp(logvar))
-    return per_dim.mean(dim=0).clamp(min=free_bits).sum()
+# %% answer: kl_free_bits
 
 # %%
 ctypes.string_at(0)  # reads address 0: the kernel dies

@@ -1,5 +1,8 @@
 # Right answers; writes a file larger than allowed, then deletes everything it can reach
 # from its working folder, HOME and TMPDIR (and the folder above its working folder).
+# The right answers' cells are in right_answers.py (see README.md), so names they define
+# look undefined here and imports they use look unused:
+# ruff: noqa: F401, F821
 # %%
 import os
 import shutil
@@ -10,19 +13,7 @@ import torch.nn.functional as F
 
 from vae_edu import grading
 
-
-# %%
-def reparameterize(mu, logvar, eps):
-    return mu + torch.exp(0.5 * logvar) * eps
-
-def kl_free_bits(mu, logvar, free_bits):
-    per_dim = -0.5 * (1 + logvar - mu**2 - torch.exp(logvar))
-    return per_dim.mean(dim=0).clamp(min=free_bits).sum()
-
-def negative_elbo(logits, x, mu, logvar, mask=None):
-    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    bce = bce if mask is None else bce * mask
-    return bce.sum(dim=1).mean() + kl_free_bits(mu, logvar, 0.0)
+# %% answer: reparameterize, kl_free_bits, negative_elbo
 
 # %%
 with open("big.bin", "wb") as fh:

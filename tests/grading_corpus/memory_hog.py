@@ -1,22 +1,19 @@
 # A cell that grabs memory until it fails, and an ELBO that asks for 3 GB on every call.
+# The right answers' cells are in right_answers.py (see README.md), so names they define
+# look undefined here:
+# ruff: noqa: F821
 # %%
 import torch
 import torch.nn.functional as F
 
 from vae_edu import grading
 
-
-# %%
-def reparameterize(mu, logvar, eps):
-    return mu + torch.exp(0.5 * logvar) * eps
+# %% answer: reparameterize
 
 # %%
 grading.check("reparameterize", reparameterize)
 
-# %%
-def kl_free_bits(mu, logvar, free_bits):
-    per_dim = -0.5 * (1 + logvar - mu**2 - torch.exp(logvar))
-    return per_dim.mean(dim=0).clamp(min=free_bits).sum()
+# %% answer: kl_free_bits
 
 # %%
 grading.check("kl_free_bits", kl_free_bits)

@@ -1,5 +1,8 @@
 # A KL that uses log sigma where log sigma^2 is meant; it then patches vae_edu and torch in
 # memory so that the library agrees with it and every comparison says "equal".
+# The right answers' cells are in right_answers.py (see README.md), so names they define
+# look undefined here and imports they use look unused:
+# ruff: noqa: F401, F821
 # %%
 import torch
 import torch.nn.functional as F
@@ -9,10 +12,7 @@ import vae_edu.grading.questions.vae
 import vae_edu.losses
 from vae_edu import grading
 
-
-# %%
-def reparameterize(mu, logvar, eps):
-    return mu + torch.exp(0.5 * logvar) * eps
+# %% answer: reparameterize
 
 # %%
 grading.check("reparameterize", reparameterize)
@@ -35,11 +35,7 @@ vae_edu.grading.harness.run = lambda answer, spec: {"status": "passed", "results
 # %%
 grading.check("kl_free_bits", kl_free_bits)
 
-# %%
-def negative_elbo(logits, x, mu, logvar, mask=None):
-    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    bce = bce if mask is None else bce * mask
-    return bce.sum(dim=1).mean() + kl_free_bits(mu, logvar, 0.0)
+# %% answer: negative_elbo
 
 # %%
 grading.check("negative_elbo", negative_elbo)

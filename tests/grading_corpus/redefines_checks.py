@@ -1,5 +1,8 @@
 # A KL without the 1/2 (so the ELBO is wrong too); the checks are replaced by fakes that
 # say "passed", and the KL's test cell claims 100 points.
+# The right answers' cells are in right_answers.py (see README.md), so names they define
+# look undefined here and imports they use look unused:
+# ruff: noqa: F401, F821
 # %%
 import torch
 import torch.nn.functional as F
@@ -20,9 +23,7 @@ grading.hidden_check = vae_edu.grading.checks.hidden_check = check
 vae_edu.grading.checks.evaluate = lambda *args, **kwargs: Verdict("passed", "passed")
 vae_edu.grading.judging.is_close = lambda *args, **kwargs: True
 
-# %%
-def reparameterize(mu, logvar, eps):
-    return mu + torch.exp(0.5 * logvar) * eps
+# %% answer: reparameterize
 
 # %%
 grading.check("reparameterize", reparameterize)
@@ -36,11 +37,7 @@ def kl_free_bits(mu, logvar, free_bits):
 grading.check("kl_free_bits", kl_free_bits)
 grading.hidden_check("kl_free_bits", kl_free_bits)
 
-# %%
-def negative_elbo(logits, x, mu, logvar, mask=None):
-    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    bce = bce if mask is None else bce * mask
-    return bce.sum(dim=1).mean() + kl_free_bits(mu, logvar, 0.0)
+# %% answer: negative_elbo
 
 # %%
 grading.check("negative_elbo", negative_elbo)
