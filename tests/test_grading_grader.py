@@ -16,8 +16,8 @@ from vae_edu.grading.harness import run
 from vae_edu.grading.questions import QUESTIONS
 from vae_edu.tooling.grader.batch import (
     Limits,
-    _collect,
     _judge,
+    collect_submissions,
     grade_submissions,
     prepare_notebook,
 )
@@ -74,12 +74,12 @@ def test_collect_reads_student_folders_and_says_what_it_ignored(tmp_path):
     (tmp_path / "alice" / "hw" / ".ipynb_checkpoints" / "04_x.ipynb").write_text("{}")
     (tmp_path / "bob").mkdir()
     (tmp_path / "stray.ipynb").write_text("{}")
-    students, warnings = _collect(tmp_path)
+    students, warnings = collect_submissions(tmp_path)
     assert students == {"alice": {"03_vae.ipynb": b"{}"}, "bob": {}}
     assert any("ignored stray.ipynb" in w for w in warnings)
     assert any("more than one 03_vae.ipynb" in w for w in warnings)
     with pytest.raises(FileNotFoundError, match="no student folders"):
-        _collect(tmp_path / "bob")
+        collect_submissions(tmp_path / "bob")
 
 
 def kl_right(mu, logvar, free_bits):

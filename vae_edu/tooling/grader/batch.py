@@ -200,7 +200,7 @@ class GradingReport:
 # --------------------------------------------------------------------------- submissions
 
 
-def _collect(submissions_dir: Path) -> tuple[dict[str, dict[str, bytes]], list[str]]:
+def collect_submissions(submissions_dir: Path) -> tuple[dict[str, dict[str, bytes]], list[str]]:
     """Read every student's notebooks into memory: ``{student: {file name: bytes}}``."""
     if not submissions_dir.is_dir():
         raise FileNotFoundError(f"no submissions folder {submissions_dir}")
@@ -239,7 +239,7 @@ def _collect(submissions_dir: Path) -> tuple[dict[str, dict[str, bytes]], list[s
     return students, warnings
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.@-]", "_", name).strip(".") or "student"
 
 
@@ -256,14 +256,14 @@ def _injected_source(question: str, answer: str, spec: dict) -> str:
     )
 
 
-def _source(cell: Any) -> str:
+def cell_source(cell: Any) -> str:
     source = cell.get("source", "")
     if isinstance(source, list):
         source = "".join(str(s) for s in source)
     return source if isinstance(source, str) else ""
 
 
-def _read_submission(data: bytes) -> list[dict]:
+def read_submission_cells(data: bytes) -> list[dict]:
     """The cells of a submitted notebook, or ``ValueError`` if it is not one."""
     try:
         nb = json.loads(data.decode("utf-8"))
@@ -288,7 +288,7 @@ def _placement(cells: list[dict], question: str) -> int | None:
             return i
     pattern = re.compile(r"check\(\s*['\"]" + re.escape(question) + r"['\"]")
     for i, cell in enumerate(cells):
-        if cell.get("cell_type") == "code" and pattern.search(_source(cell)):
+        if cell.get("cell_type") == "code" and pattern.search(cell_source(cell)):
             return i
     return None
 
@@ -302,7 +302,7 @@ def prepare_notebook(
     Raises:
         ValueError: if ``data`` is not a notebook.
     """
-    cells = _read_submission(data)
+    cells = read_submission_cells(data)
     after: dict[int | None, list[str]] = {}
     for q in solution.questions:
         after.setdefault(_placement(cells, q.id), []).append(q.id)
@@ -317,7 +317,7 @@ def prepare_notebook(
 
     for i, cell in enumerate(cells):
         if cell.get("cell_type") == "code":
-            out.cells.append(nbformat.v4.new_code_cell(_source(cell)))
+            out.cells.append(nbformat.v4.new_code_cell(cell_source(cell)))
         inject(after.get(i, []))
     inject(after.get(None, []))
     out.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -560,7 +560,7 @@ def grade_submissions(
         raise FileNotFoundError(f"no solution notebooks (NN_topic.ipynb) in {solutions_dir}")
     isolation = choose_isolation(sandbox)
     report_line(f"isolation: {isolation.description}")
-    submitted, warnings = _collect(Path(submissions_dir))
+    submitted, warnings = collect_submissions(Path(submissions_dir))
     for warning in warnings:
         report_line(f"warning: {warning}")
     # what the whole class handed in decides the columns, whichever shard this is
@@ -680,7 +680,7 @@ def feedback_file_names(roster: list[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     taken: set[str] = set()
     for student in sorted(roster):
-        name = base = _safe_name(student)
+        name = base = safe_name(student)
         while name.lower() in taken:
             name = f"{base}-{len(taken)}"
         taken.add(name.lower())

@@ -41,11 +41,11 @@ from ...grading.questions import QUESTIONS
 from .batch import (
     GradingReport,
     Limits,
-    _collect,
-    _read_submission,
-    _safe_name,
-    _source,
+    cell_source,
+    collect_submissions,
     grade_submissions,
+    read_submission_cells,
+    safe_name,
 )
 from .notebook import SolutionNotebook, read_solution
 
@@ -151,20 +151,20 @@ def _effective_limits(limits: Limits, solutions: dict[str, SolutionNotebook]) ->
 def _manual_answers(data: bytes, qid: str) -> str | None:
     """The student's text of written answer ``qid`` (found by its grade_id)."""
     try:
-        cells = _read_submission(data)
+        cells = read_submission_cells(data)
     except ValueError:
         return None
     for cell in cells:
         meta = cell.get("metadata")
         grading = meta.get("nbgrader") if isinstance(meta, dict) else None
         if isinstance(grading, dict) and grading.get("grade_id") == qid:
-            return _source(cell).strip()
+            return cell_source(cell).strip()
     return None
 
 
 def _outputs_text(data: bytes) -> list[str]:
     try:
-        cells = _read_submission(data)
+        cells = read_submission_cells(data)
     except ValueError:
         return []
     texts = []
@@ -209,7 +209,7 @@ def grade_class(
     solutions_dir = Path(solutions_dir)
     solutions = {p.name: read_solution(p)
                  for p in sorted(solutions_dir.glob("[0-9][0-9]_*.ipynb"))}
-    submitted, _ = _collect(Path(submissions_dir))
+    submitted, _ = collect_submissions(Path(submissions_dir))
     scores = (read_manual_scores(manual_scores, solutions, sorted(submitted))
               if manual_scores is not None else {})
     bands.use(solutions_dir / bands.BANDS_FILE, limits.profile)
@@ -346,7 +346,7 @@ def _write_feedback(report, table, verdicts, manual, maxima, hints, solutions, u
     max_total = sum(maxima.values())
     taken: set[str] = set()
     for s in report.students:
-        name = base = _safe_name(s.student)
+        name = base = safe_name(s.student)
         while name.lower() in taken:  # the same naming as the grader's
             name = f"{base}-{len(taken)}"
         taken.add(name.lower())
