@@ -70,10 +70,11 @@ ARCHIVE_FORMAT = 1
 MANIFEST = "manifest.json"
 _OFF = ("off", "0", "false", "no", "none")
 _ENTRY_NAME = re.compile(r"^[0-9a-f]{64}\.pt$")
-# library modules whose code decides what training produces (presentation modules are left
-# out, so that editing a plot or a command does not invalidate every trained model)
-_NOT_TRAINING_CODE = ("bench", "grading", "cli.py", "notebooks.py", "viz.py", "widgets",
-                      "colab.py", "course.py", "cache_cli.py", "pretrain.py", "model_cache.py")
+# what of the library is NOT training code: the course tooling, the exercises' checks and
+# the presentation and file-handling modules are left out, so that editing a plot or a
+# command does not invalidate every trained model
+_NOT_TRAINING_CODE = ("tooling", "grading", "viz.py", "widgets", "model_cache.py",
+                      "atomic.py", "paths.py", "__main__.py")
 
 
 class CacheEntryError(Exception):
@@ -286,16 +287,21 @@ def data_fingerprint(data):
     )
 
 
+def training_code_files() -> list[Path]:
+    """The library sources that decide what training produces (the models, losses,
+    training loop, data...), in a fixed order."""
+    root = Path(__file__).resolve().parent
+    return [path for path in sorted(root.rglob("*.py"))
+            if path.relative_to(root).parts[0] not in _NOT_TRAINING_CODE]
+
+
 @functools.cache
 def training_code_digest() -> str:
-    """SHA-256 over the library sources that decide what training produces."""
+    """SHA-256 over :func:`training_code_files` (their paths and contents)."""
     root = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        rel = path.relative_to(root).as_posix()
-        if rel.split("/")[0] in _NOT_TRAINING_CODE:
-            continue
-        h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in training_code_files():
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
