@@ -70,6 +70,17 @@ def of(events, kind):
     return [e for e in events if e["event"] == kind]
 
 
+def killed(events) -> tuple[str, int]:
+    """Why the kernel was killed, and in which cell: it must have died exactly once."""
+    (died,) = of(events, "kernel_died")
+    return died["reason"], died["cell"]
+
+
+#: A cell that loops and swallows every KeyboardInterrupt the grader sends it.
+DEAF_LOOP = ("import time\nwhile True:\n    try:\n        time.sleep(0.2)\n"
+             "    except KeyboardInterrupt:\n        pass")
+
+
 def test_a_looping_cell_is_interrupted_and_the_run_goes_on(tmp_path):
     events = run(tmp_path, [
         "while True:\n    pass",
@@ -87,23 +98,14 @@ def test_a_looping_cell_is_interrupted_and_the_run_goes_on(tmp_path):
 
 
 def test_a_loop_that_ignores_interrupts_is_killed_at_the_notebook_deadline(tmp_path):
-    events = run(tmp_path, [
-        "import time\nwhile True:\n    try:\n        time.sleep(0.2)\n"
-        "    except KeyboardInterrupt:\n        pass",
-        "print('never')",
-    ], cell_timeout=2, notebook_timeout=8)
-    (died,) = of(events, "kernel_died")
-    assert died["reason"] == "time" and died["cell"] == 1
+    events = run(tmp_path, [DEAF_LOOP, "print('never')"], cell_timeout=2, notebook_timeout=8)
+    assert killed(events) == ("time", 1)
     assert of(events, "done")[0]["seconds"] < 20
 
 
 def test_a_cell_that_ignores_its_interrupt_is_killed_soon_after(tmp_path):
-    events = run(tmp_path, [
-        "import time\nwhile True:\n    try:\n        time.sleep(0.2)\n"
-        "    except KeyboardInterrupt:\n        pass",
-    ], cell_timeout=2, interrupt_grace=2, notebook_timeout=60)
-    (died,) = of(events, "kernel_died")
-    assert died["reason"] == "unresponsive" and died["cell"] == 1
+    events = run(tmp_path, [DEAF_LOOP], cell_timeout=2, interrupt_grace=2, notebook_timeout=60)
+    assert killed(events) == ("unresponsive", 1)
     assert of(events, "done")[0]["seconds"] < 20
 
 
@@ -137,8 +139,7 @@ def test_resident_memory_over_the_limit_kills_the_kernel(tmp_path):
         "for i in range(0, len(m), 4096):\n    m[i] = 1",
         "print('never')",
     ], memory_mb=300, cell_timeout=30)
-    (died,) = of(events, "kernel_died")
-    assert died["reason"] == "memory" and died["cell"] == 1
+    assert killed(events) == ("memory", 1)
 
 
 def test_the_kernel_runs_under_the_data_and_file_size_limits(tmp_path):
