@@ -407,45 +407,36 @@ def save(cell, shots: Path, name: str, readme: bool = False) -> Path:
 # -------------------------------------------------------------------------------- tests
 
 
-def start(request):
+@contextlib.contextmanager
+def lecture_run(request, shots: Path, number: str):
     """Check for the browser first (a clear failure, not a fixture error), then start
-    JupyterLab and open a page: ``(lab, page)``."""
+    JupyterLab, open a page, open lecture ``number`` in it and run all its cells; yields
+    the page. On any failure from opening on, a screenshot ``<number>_failure.png``."""
     _require_browser()
-    return request.getfixturevalue("lab"), request.getfixturevalue("page")
+    lab, page = request.getfixturevalue("lab"), request.getfixturevalue("page")
+    with screenshot_on_failure(page, shots, number):
+        open_and_run_all(page, lab, _lecture(number).name)
+        yield page
 
 
 def test_lecture_06_latent_sliders_and_manifold_explorer_decode_new_images(request, shots):
-    lab, page = start(request)
-    with screenshot_on_failure(page, shots, "06"):
-        _lecture_06(page, lab, shots)
+    with lecture_run(request, shots, "06") as page:
+        sliders = widget_cell(page, "LatentSliders(")
+        assert sliders.locator(".widget-slider").count() >= 2, "LatentSliders shows no sliders"
+        save(sliders, shots, "06_latent_sliders_before.png")
+        move_slider_and_check(page, sliders, slider=0, images=[0])
+        save(sliders, shots, "06_latent_sliders_after.png")
 
-
-def _lecture_06(page, lab, shots):
-    open_and_run_all(page, lab, _lecture("06").name)
-
-    sliders = widget_cell(page, "LatentSliders(")
-    assert sliders.locator(".widget-slider").count() >= 2, "LatentSliders shows no sliders"
-    save(sliders, shots, "06_latent_sliders_before.png")
-    move_slider_and_check(page, sliders, slider=0, images=[0])
-    save(sliders, shots, "06_latent_sliders_after.png")
-
-    explorer = widget_cell(page, "ManifoldExplorer(")
-    # the map (with its marker) and the decoded digit; slider 0 is z2 (vertical), 1 is z1
-    assert explorer.locator("img.widget-image").count() == 2
-    move_slider_and_check(page, explorer, slider=1, images=[0, 1])
-    save(explorer, shots, "06_manifold_explorer.png", readme=True)
+        explorer = widget_cell(page, "ManifoldExplorer(")
+        # the map (with its marker) and the decoded digit; slider 0 is z2 (vertical), 1 is z1
+        assert explorer.locator("img.widget-image").count() == 2
+        move_slider_and_check(page, explorer, slider=1, images=[0, 1])
+        save(explorer, shots, "06_manifold_explorer.png", readme=True)
 
 
 def test_lecture_08_attribute_progression_decodes_new_images(request, shots):
-    lab, page = start(request)
-    with screenshot_on_failure(page, shots, "08"):
-        _lecture_08(page, lab, shots)
-
-
-def _lecture_08(page, lab, shots):
-    open_and_run_all(page, lab, _lecture("08").name)
-
-    progression = widget_cell(page, "AttributeProgression(")
-    before, after = move_slider_and_check(page, progression, slider=0, images=[0])
-    assert float(after) > float(before), "End should move alpha to its maximum"
-    save(progression, shots, "08_attribute_progression.png")
+    with lecture_run(request, shots, "08") as page:
+        progression = widget_cell(page, "AttributeProgression(")
+        before, after = move_slider_and_check(page, progression, slider=0, images=[0])
+        assert float(after) > float(before), "End should move alpha to its maximum"
+        save(progression, shots, "08_attribute_progression.png")
