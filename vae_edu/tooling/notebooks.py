@@ -161,7 +161,7 @@ class NotebooksFailedError(NotebookExecutionError):
         self.not_run = not_run
 
 
-class _SameInterpreterKernelManager(AsyncKernelManager):
+class SameInterpreterKernelManager(AsyncKernelManager):
     """A kernel manager whose ``python3`` kernel is always ``sys.executable``.
 
     A user-level ``python3`` kernelspec (e.g. in ``~/.local/share/jupyter/kernels``) may
@@ -213,11 +213,13 @@ def _plain(text: str) -> str:
     return text
 
 
-def _first_line(source: str) -> str:
-    for line in source.splitlines():
+def first_line(text: str, width: int) -> str:
+    """The first non-blank line of ``text``, stripped and cut to ``width`` characters
+    (ending in ``...``), else ``""``: how errors name a cell, here and in the grader."""
+    for line in text.splitlines():
         if line.strip():
             line = line.strip()
-            return line if len(line) <= 80 else line[:77] + "..."
+            return line if len(line) <= width else line[: width - 3] + "..."
     return ""
 
 
@@ -238,7 +240,7 @@ def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode, os.stat_result]:
         nb = nbformat.convert(nb, 4)
         nbformat.validate(nb)
     except Exception as exc:  # JSON, schema, encoding, conversion errors alike
-        reason = _first_line(str(exc)) or type(exc).__name__
+        reason = first_line(str(exc), 80) or type(exc).__name__
         raise ValueError(f"not a valid Jupyter notebook: {path} ({reason})") from exc
     return nb, stat_before
 
@@ -331,7 +333,7 @@ def execute_notebook(
 
     client_options: dict[str, object] = {}
     if kernel_name == _NATIVE_KERNEL:
-        client_options["kernel_manager_class"] = _SameInterpreterKernelManager
+        client_options["kernel_manager_class"] = SameInterpreterKernelManager
     client = NotebookClient(
         nb,
         timeout=cell_timeout,
@@ -373,7 +375,7 @@ def _execution_error(
 ) -> NotebookExecutionError:
     """Turn nbclient's (long, coloured) exceptions into a short, readable error."""
     index = code_number.get(id(cell)) if cell is not None else None
-    first = _first_line(cell.source) if cell is not None else ""
+    first = first_line(cell.source, 80) if cell is not None else ""
     where = f"code cell {index} ({first!r})" if index is not None else "the notebook"
     unchanged = "The notebook file was left unchanged."
     details = {"path": path, "cell_index": index, "cell_first_line": first}

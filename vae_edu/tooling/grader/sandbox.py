@@ -43,7 +43,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from ...grading.harness import PAYLOAD_MIME
-from ..notebooks import _SameInterpreterKernelManager
+from ..notebooks import SameInterpreterKernelManager, first_line
 from .isolation import bwrap_argv, reap_children
 
 __all__ = ["RUN_MARKER", "RunLimits", "kill_process_group", "run_notebook"]
@@ -72,7 +72,7 @@ class RunLimits:
     interrupt_grace: float = 10.0  # a cell still busy this long after its interrupt: kill
 
 
-class _GradingKernelManager(_SameInterpreterKernelManager):
+class _GradingKernelManager(SameInterpreterKernelManager):
     """This Python's kernel, started through ``vae_edu.tooling.grader.kernel`` (rlimits)."""
 
     @property
@@ -194,14 +194,6 @@ def _kill_seen(seen: dict[int, float]) -> None:
             pass
 
 
-def _first_line(source: str) -> str:
-    for line in source.splitlines():
-        if line.strip():
-            line = line.strip()
-            return line if len(line) <= 70 else line[:67] + "..."
-    return ""
-
-
 def _short(text: Any, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -306,7 +298,7 @@ async def run_notebook(
                       "evalue": _short(content.get("evalue", ""))})
         elif failed:
             emit({"event": "cell_error", "cell": code_number.get(cell_index),
-                  "first_line": _first_line(cell.source), "timed_out": timed_out,
+                  "first_line": first_line(cell.source, 70), "timed_out": timed_out,
                   "limit": limit, "ename": _short(content.get("ename", "")),
                   "evalue": _short(content.get("evalue", ""))})
 
@@ -341,7 +333,7 @@ async def run_notebook(
         index = state["index"]
         emit({"event": "kernel_died", "reason": state["reason"] or "crash",
               "cell": code_number.get(index), "question": injected.get(index),
-              "first_line": _first_line(nb.cells[index].source) if index is not None else ""})
+              "first_line": first_line(nb.cells[index].source, 70) if index is not None else ""})
     except asyncio.TimeoutError:  # nbclient itself hung: the backstop
         kill("time")
         emit({"event": "kernel_died", "reason": "time", "cell": code_number.get(state["index"]),
