@@ -9,6 +9,7 @@ import sys
 import types
 from pathlib import Path
 
+import helpers_course
 import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
@@ -221,31 +222,15 @@ def test_an_nbformat_4_4_notebook_gets_cells_without_ids():
 # ------------------------------------------------------------ the command and the generator
 
 
-TOC = """\
-[colab]
-repository = "someone/course"
-
-[[lecture]]
-file = "lectures/00_intro.ipynb"
-title = "Intro"
-week = 1
-gpu = true
-
-[[exercise]]
-file = "exercises/01_first.ipynb"
-title = "First"
-lectures = ["00"]
-week = 2
-"""
+#: The lecture asks for a GPU; the exercise's notebook is not there until a test writes it.
+TOC = helpers_course.TOC + "gpu = true\n" + helpers_course.EXERCISE
 
 
 @pytest.fixture
 def course(tmp_path):
-    (tmp_path / "course").mkdir()
-    (tmp_path / "course" / "toc.toml").write_text(TOC)
-    (tmp_path / "lectures").mkdir()
-    nbformat.write(lecture(), tmp_path / "lectures" / "00_intro.ipynb")
-    return tmp_path
+    root = helpers_course.course_folder(tmp_path, TOC)
+    nbformat.write(lecture(), root / "lectures" / "00_intro.ipynb")
+    return root
 
 
 def test_vae_edu_colab_writes_then_checks_then_follows_the_toc(course, monkeypatch, capsys):

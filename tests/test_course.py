@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers_course import EXERCISE, TOC, course_folder
 
 from vae_edu.paths import find_course_root
 from vae_edu.tooling.cli import main
@@ -105,24 +106,6 @@ def test_vae_edu_toc_lists_the_course(capsys):
 # ------------------------------------------------------------- the TOC file and its errors
 
 
-TOC = """\
-[colab]
-repository = "someone/course"
-
-[[lecture]]
-file = "lectures/00_intro.ipynb"
-title = "Intro"
-week = 1
-"""
-
-
-def course_folder(tmp_path: Path, toc: str = TOC) -> Path:
-    (tmp_path / "course").mkdir()
-    (tmp_path / "course" / "toc.toml").write_text(toc)
-    (tmp_path / "lectures").mkdir()
-    return tmp_path
-
-
 def test_a_minimal_toc_and_where_it_is_found(tmp_path, monkeypatch):
     root = course_folder(tmp_path)
     (root / "lectures" / "00_intro.ipynb").write_text("{}")
@@ -142,13 +125,7 @@ def test_a_minimal_toc_and_where_it_is_found(tmp_path, monkeypatch):
 
 
 def test_the_toc_names_missing_and_unlisted_files(tmp_path):
-    root = course_folder(tmp_path, TOC + """
-[[exercise]]
-file = "exercises/01_first.ipynb"
-title = "First"
-lectures = ["00"]
-week = 2
-""")
+    root = course_folder(tmp_path, TOC + EXERCISE)
     (root / "lectures" / "01_extra.ipynb").write_text("{}")
     (root / "solutions").mkdir()
     (root / "solutions" / "02_orphan.ipynb").write_text("{}")
