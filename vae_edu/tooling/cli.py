@@ -197,6 +197,15 @@ def cmd_colab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_data_device_options(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
+    """``--data`` (unless ``data=False``) and ``--device``, as info and the benchmarks take them."""
+    if data:
+        parser.add_argument(
+            "--data", help="folder with the MNIST IDX files (default: $VAE_EDU_DATA)"
+        )
+    parser.add_argument("--device", help="force a device (cpu, cuda, mps)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..profiles import PROFILE_NAMES
 
@@ -206,8 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     info = sub.add_parser("info", help="torch version, device, profile and data source")
-    info.add_argument("--data", help="folder with the MNIST IDX files (default: $VAE_EDU_DATA)")
-    info.add_argument("--device", help="force a device (cpu, cuda, mps)")
+    _add_data_device_options(info)
     info.set_defaults(func=cmd_info)
 
     exe = sub.add_parser("execute", help="re-execute notebooks in place in a clean kernel")
@@ -314,8 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     speed = bench_sub.add_parser(
         "speed", help="one epoch of the reference VAE: vae_edu vs DataLoader + ToTensor"
     )
-    speed.add_argument("--data", help="folder with the MNIST IDX files (default: $VAE_EDU_DATA)")
-    speed.add_argument("--device", help="force a device (cpu, cuda, mps)")
+    _add_data_device_options(speed)
     speed.add_argument("--epochs", type=int, default=1)
     speed.add_argument("--seed", type=int, default=0)
     speed.add_argument(
@@ -326,8 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     quality = bench_sub.add_parser(
         "quality", help="train the course's models under the profile; print published figures"
     )
-    quality.add_argument("--data", help="folder with the MNIST IDX files (default: $VAE_EDU_DATA)")
-    quality.add_argument("--device", help="force a device (cpu, cuda, mps)")
+    _add_data_device_options(quality)
     quality.add_argument(
         "--compare-example", action="store_true",
         help="also train the PyTorch example's DataLoader loop for the same epochs",
@@ -340,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     widget_bench = bench_sub.add_parser(
         "widgets", help="milliseconds per update of the widgets of lectures 06-08"
     )
-    widget_bench.add_argument("--device", help="force a device (cpu, cuda, mps)")
+    _add_data_device_options(widget_bench, data=False)
     widget_bench.add_argument(
         "--updates", type=int, default=200, help="slider moves timed per widget (default 200)"
     )
