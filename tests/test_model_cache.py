@@ -445,8 +445,9 @@ def test_a_bad_archive_is_refused_with_one_line_and_the_cache_is_unchanged(bad, 
 
 def test_the_training_code_digest_covers_the_models_and_not_the_tooling():
     """Editing a command, a plot or a check must not retrain every cached model."""
-    root = Path(mc.__file__).resolve().parent
+    root = Path(mc.__file__).resolve().parents[1]  # vae_edu/
     files = {p.relative_to(root).as_posix() for p in mc.training_code_files()}
     assert {"train.py", "losses.py", "data.py", "models/vae.py", "models/cvae.py"} <= files
     assert not [f for f in files if f.startswith(("tooling/", "grading/", "widgets/"))]
-    assert not {"viz.py", "model_cache.py", "atomic.py", "paths.py"} & files
+    assert not [f for f in files if f.startswith("model_cache/")]
+    assert not {"viz.py", "atomic.py", "paths.py"} & files
