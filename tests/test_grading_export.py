@@ -9,9 +9,7 @@ gradebook export of Canvas's own shape.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import os
 import subprocess
@@ -21,20 +19,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers_cli import run_cli
 
-from vae_edu.tooling.cli import main
 from vae_edu.tooling.grader.notebook import read_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The problem set of the Gradescope tests: one without training, so its kernel is quick.
 NB = "04_importance_sampling"
-
-
-def run_cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ be one clear error that writes nothing.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -21,8 +19,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers_cli import run_cli
 
-from vae_edu.tooling.cli import main
 from vae_edu.tooling.grader.batch import Limits, grade_submissions
 from vae_edu.tooling.grader.notebook import read_solution
 from vae_edu.tooling.grader.shards import parse_shard, shard_of
@@ -51,13 +49,6 @@ def test_a_bad_shard_is_refused_with_the_expected_form(text):
     with pytest.raises(ValueError, match="K/N|1 <= K <= N"):
         parse_shard(text)
     assert parse_shard(" 2/4 ") == (2, 4)
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
