@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import Batches, MNISTSplit
 from .device import pick_device
+from .seeding import set_torch_rng_state, torch_rng_state
 
 LossFn = Callable[[torch.nn.Module, tuple], "Mapping[str, torch.Tensor] | torch.Tensor"]
 CHECKPOINT_VERSION = 1
@@ -409,13 +410,6 @@ def _end_epoch(run: _Run, history: History, means, epoch: int, start: float, bar
 # ----------------------------------------------------------------------------- state
 
 
-def _rng_state() -> dict:
-    state = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
 def _save(path, model, optimizer, scaler, batches, history) -> None:
     save_checkpoint(
         {
@@ -424,7 +418,7 @@ def _save(path, model, optimizer, scaler, batches, history) -> None:
             "optimizer": optimizer.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None else None,
             "batches": batches.state_dict() if hasattr(batches, "state_dict") else None,
-            "rng": _rng_state(),
+            "rng": torch_rng_state(),
             "history": history.to_dict(),
         },
         path,
@@ -450,7 +444,5 @@ def _resume(path, model, optimizer, scaler, batches, device) -> History:
         scaler.load_state_dict(state["scaler"])
     if state.get("batches") is not None and hasattr(batches, "load_state_dict"):
         batches.load_state_dict(state["batches"])
-    torch.set_rng_state(state["rng"]["cpu"])
-    if "cuda" in state["rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    set_torch_rng_state(state["rng"])
     return History.from_dict(state["history"])

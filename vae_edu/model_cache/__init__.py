@@ -37,7 +37,8 @@ foreign or unwritable entry gives one line and the cell trains as if there were 
 
 Modules: :mod:`~vae_edu.model_cache.keys` (fingerprints and the key),
 :mod:`~vae_edu.model_cache.store` (entries on disk, :func:`cached_fit`),
-:mod:`~vae_edu.model_cache.archive` (``vae-edu cache list|clear|export|import``).
+:mod:`~vae_edu.model_cache.archive` (``vae-edu cache list|clear|export|import``),
+:mod:`~vae_edu.model_cache.results` (:func:`cached_call`: measurements kept the same way).
 """
 
 from .. import __version__
@@ -59,6 +60,7 @@ from .keys import (
     training_code_digest,
     training_code_files,
 )
+from .results import cached_call
 from .store import (
     ENTRY_FORMAT,
     MODELS_ENV,
@@ -71,7 +73,8 @@ from .store import (
 
 __all__ = [
     "ARCHIVE_FORMAT", "ENTRY_FORMAT", "MANIFEST", "MODELS_ENV", "ArchiveError",
-    "CacheEntryError", "EntryInfo", "__version__", "cached_fit", "clear", "data_fingerprint",
+    "CacheEntryError", "EntryInfo", "__version__", "cached_call", "cached_fit", "clear",
+    "data_fingerprint",
     "describe", "entry_info", "experiment_key", "export_cache", "import_cache",
     "list_entries", "models_dir", "module_fingerprint", "tensor_digest",
     "training_code_digest", "training_code_files",

@@ -18,6 +18,7 @@ from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..data import Batches, cache_dir
 from ..device import pick_device
 from ..profiles import current_profile
+from ..seeding import set_torch_rng_state, torch_rng_state
 from .keys import experiment_key
 
 MODELS_ENV = "VAE_EDU_CACHE_MODELS"
@@ -62,35 +63,30 @@ class EntryInfo:
     bytes: int
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(message, flush=True)
 
 
-def _rng_state() -> dict:
-    state = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _check(condition: bool, why: str) -> None:
+def check_entry(condition: bool, why: str) -> None:
     if not condition:
         raise CacheEntryError(why)
 
 
-def _read_entry(path: Path, key: str | None = None) -> dict:
+def read_entry(path: Path, key: str | None = None) -> dict:
     """The entry at ``path``, checked for format, library version and (if given) key."""
     try:
         entry = load_checkpoint(path)
     except (CheckpointError, OSError) as err:
         why = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise CacheEntryError(f"{path.name} is unreadable ({why})") from None
-    _check(entry.get("format") == ENTRY_FORMAT and "state" in entry and "history" in entry,
+    check_entry(entry.get("format") == ENTRY_FORMAT
+           and (("state" in entry and "history" in entry) or "result" in entry),
            f"{path.name} is not a vae_edu model cache entry")
-    _check(entry.get("vae_edu") == __version__,
+    check_entry(entry.get("vae_edu") == __version__,
            f"{path.name} was written by vae_edu {entry.get('vae_edu')}, this is {__version__}")
     if key is not None:
-        _check(entry.get("key") == key, f"{path.name} holds another experiment (its key differs)")
+        check_entry(entry.get("key") == key,
+                    f"{path.name} holds another experiment (its key differs)")
     return entry
 
 
@@ -106,7 +102,7 @@ def _info(path: Path, entry: dict) -> EntryInfo:
 
 def entry_info(path: Path) -> EntryInfo:
     """What the entry at ``path`` holds; :class:`CacheEntryError` when it is not usable."""
-    return _info(path, _read_entry(path))
+    return _info(path, read_entry(path))
 
 
 def _valid_history(h) -> bool:
@@ -121,27 +117,28 @@ def _restore(path: Path, key: str, model, train, test, fit_kwargs: Mapping):
     """Load the entry into ``model`` (and the random state); CacheEntryError when unusable."""
     from ..train import History
 
-    entry = _read_entry(path, key)
+    entry = read_entry(path, key)
+    check_entry("state" in entry, f"{path.name} holds a measurement, not a trained model")
     state, history = entry["state"], entry["history"]
     ours = model.state_dict()
-    _check(isinstance(state, dict) and set(state) == set(ours),
+    check_entry(isinstance(state, dict) and set(state) == set(ours),
            f"{path.name} holds weights of another model (other parameter names)")
     for k, v in ours.items():
         theirs = state[k]
-        _check(isinstance(theirs, torch.Tensor) and theirs.shape == v.shape
+        check_entry(isinstance(theirs, torch.Tensor) and theirs.shape == v.shape
                and theirs.dtype == v.dtype,
                f"{path.name} holds weights of another model shape ({k}: "
                f"{tuple(getattr(theirs, 'shape', ()))} in the cache, {tuple(v.shape)} here)")
     epochs = fit_kwargs.get("epochs")
-    _check(_valid_history(history) and len(history["train"]) == epochs
+    check_entry(_valid_history(history) and len(history["train"]) == epochs
            and len(history["test"]) == (epochs if test is not None else 0),
            f"{path.name} holds a training history that does not fit this run")
     rng = entry.get("rng", {})
     cpu = rng.get("cpu")
-    _check(isinstance(cpu, torch.Tensor) and cpu.shape == torch.get_rng_state().shape,
+    check_entry(isinstance(cpu, torch.Tensor) and cpu.shape == torch.get_rng_state().shape,
            f"{path.name} holds no random state")
     optimizer = fit_kwargs.get("optimizer")
-    _check(optimizer is None or isinstance(entry.get("optimizer"), dict),
+    check_entry(optimizer is None or isinstance(entry.get("optimizer"), dict),
            f"{path.name} holds no optimizer state")
     batches = entry.get("batches") or {}
 
@@ -159,10 +156,7 @@ def _restore(path: Path, key: str, model, train, test, fit_kwargs: Mapping):
         model.load_state_dict(before)
         raise CacheEntryError(f"{path.name} could not be loaded ({str(err)[:200]})") from None
     model.train()  # as fit leaves it
-    torch.set_rng_state(cpu)
-    cuda = rng.get("cuda")
-    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)
+    set_torch_rng_state(rng)
     return History.from_dict(history), entry
 
 
@@ -180,7 +174,7 @@ def cached_fit(name: str, model, train, test, *, train_fn, **fit_kwargs):
     try:
         key, _ = experiment_key(name, model, train, test, fit_kwargs)
     except Exception as err:  # noqa: BLE001 - an odd argument must not stop training
-        _say(f"cache: cannot fingerprint {name!r} ({type(err).__name__}: {str(err)[:200]}); "
+        say(f"cache: cannot fingerprint {name!r} ({type(err).__name__}: {str(err)[:200]}); "
              "training without the cache")
         return train_fn(model, train, test, **fit_kwargs)
     path = folder / f"{key}.pt"
@@ -188,10 +182,10 @@ def cached_fit(name: str, model, train, test, *, train_fn, **fit_kwargs):
         try:
             history, entry = _restore(path, key, model, train, test, fit_kwargs)
         except CacheEntryError as err:
-            _say(f"cache: {err}; training {name!r} anew")
+            say(f"cache: {err}; training {name!r} anew")
         else:
             if verbose:
-                _say(f"loaded {name!r} from the cache: {history.epochs} epoch(s), trained in "
+                say(f"loaded {name!r} from the cache: {history.epochs} epoch(s), trained in "
                      f"{entry['seconds']:.1f} s on {entry['device']} (profile {entry['profile']}"
                      f"; {folder})")
             return history
@@ -201,7 +195,7 @@ def cached_fit(name: str, model, train, test, *, train_fn, **fit_kwargs):
     try:
         _store(path, key, name, model, train, test, history, seconds, fit_kwargs)
     except Exception as err:  # noqa: BLE001 - full disk, read-only folder, ...
-        _say(f"cache: could not save {name!r} in {folder} ({type(err).__name__}: "
+        say(f"cache: could not save {name!r} in {folder} ({type(err).__name__}: "
              f"{str(err)[:200]}); it is trained, but will be trained again next time")
     return history
 
@@ -223,7 +217,7 @@ def _store(path, key, name, model, train, test, history, seconds, fit_kwargs) ->
         "created": time.time(),
         "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "history": history.to_dict(),
-        "rng": _rng_state(),
+        "rng": torch_rng_state(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "batches": {n: d.state_dict() if isinstance(d, Batches) else None
                     for n, d in (("train", train), ("test", test))},
