@@ -147,21 +147,22 @@ def leaks(release: Path, lines: set[str]) -> tuple[set, set]:
     return found - public - hints, public | hints
 
 
-def test_no_solution_line_is_in_the_release_beyond_the_public_lectures_and_library(release):
-    lines = solution_lines()
+def assert_none_leaked(release: Path, lines: set[str], what: str) -> None:
+    """More than 20 ``lines`` (not an empty search), and none leaked (:func:`leaks`); the
+    ``what`` lines that the public material holds anyway are printed."""
     assert len(lines) > 20
     leaked, public = leaks(release, lines)
     assert leaked == set()
-    # e.g. the contractive penalty of vae_edu/losses.py, which lecture 04 uses
-    print("solution lines the public lectures and library already hold:", sorted(public))
+    print(f"{what} lines the public lectures and library already hold:", sorted(public))
+
+
+def test_no_solution_line_is_in_the_release_beyond_the_public_lectures_and_library(release):
+    # printed: e.g. the contractive penalty of vae_edu/losses.py, which lecture 04 uses
+    assert_none_leaked(release, solution_lines(), "solution")
 
 
 def test_no_reference_code_is_in_the_release(release):
-    lines = reference_lines()
-    assert len(lines) > 20
-    leaked, public = leaks(release, lines)
-    assert leaked == set()
-    print("reference lines the public lectures and library already hold:", sorted(public))
+    assert_none_leaked(release, reference_lines(), "reference")
     for path in (release / "vae_edu" / "grading" / "questions").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and node.name in ("reference", "mistakes"):
