@@ -21,15 +21,14 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from helpers_paths import ROOT, SOLUTIONS
 from nbformat import v4
 
 from vae_edu.grading.questions import QUESTIONS
 from vae_edu.tooling.cli import main
 from vae_edu.tooling.grader.notebook import read_solution
 
-ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "grading_corpus"
-SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 ALL_QUESTIONS = [q.id for path in SOLUTIONS for q in read_solution(path).questions]
 #: Every column of grades.csv: automatic and written questions, in notebook order.
 ALL_COLUMNS = [qid for path in SOLUTIONS for qid in read_solution(path).columns]

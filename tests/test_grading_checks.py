@@ -14,6 +14,7 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers_paths import ROOT, SOLUTIONS
 
 from vae_edu import grading
 from vae_edu.grading.checks import evaluate
@@ -23,9 +24,6 @@ from vae_edu.grading.questions import QUESTIONS
 from vae_edu.tooling.grader.notebook import read_solution
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 
 def answers_of(path: Path) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers_paths import ROOT, SOLUTIONS
 
 from vae_edu.tooling.cli import main
 from vae_edu.tooling.grader.exercises import exercise_texts, sync_exercises
@@ -20,9 +21,6 @@ from vae_edu.tooling.grader.notebook import (
     make_exercise,
     read_solution,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_the_committed_exercises_are_what_the_generator_writes():

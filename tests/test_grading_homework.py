@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+from helpers_paths import ROOT, SOLUTIONS
 from nbformat import v4
 
 from vae_edu import grading
@@ -30,8 +31,6 @@ from vae_edu.tooling.grader.notebook import (
     read_solution,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 STUDENT_FACING = sorted((ROOT / "exercises").glob("*.ipynb")) + sorted(
     (ROOT / "lectures").glob("*.ipynb"))
 

@@ -6,11 +6,11 @@ questions that go beyond lecture 09 (a masked L_grad, histogram weights from raw
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers_paths import ROOT, SOLUTIONS
 from torch import nn
 
 from vae_edu.grading.checks import evaluate
@@ -18,9 +18,6 @@ from vae_edu.grading.questions import QUESTIONS
 from vae_edu.tooling.grader.notebook import header_points_problem, read_solution
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])

@@ -25,13 +25,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers_paths import ROOT, SOLUTIONS
 
 from vae_edu.tooling.cli import main
 from vae_edu.tooling.course import load_course
 from vae_edu.tooling.grader.notebook import BEGIN_SOLUTION, END_SOLUTION, read_solution
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 #: Files the release ships as they are in the course: public teaching material.
 PUBLIC = ("lectures/", "vae_edu/")
 
