@@ -22,11 +22,11 @@ dimension, ``H`` hidden units, ``K`` number of importance samples.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from .validation import float_tensor, positive_float, unit_interval, unit_values
 
@@ -49,6 +49,7 @@ __all__ = [
     "mean_activation",
     "reparameterize",
     "sparse_kl_penalty",
+    "weight_decay_penalty",
 ]
 
 #: log(2π), the constant in the Gaussian log density.
@@ -482,6 +483,46 @@ def sparse_kl_penalty(h: Tensor, rho: float, eps: float = 1e-6) -> Tensor:
     rho_hat = mean_activation(h).clamp(eps, 1.0 - eps)  # (H,)
     kl = rho * torch.log(rho / rho_hat) + (1.0 - rho) * torch.log((1.0 - rho) / (1.0 - rho_hat))
     return kl.sum()
+
+
+def weight_decay_penalty(weights: nn.Module | Tensor | Iterable[Tensor]) -> Tensor:
+    """Weight decay as a term of the objective: ``0.5 * sum_W ||W||_F**2``.
+
+    Ng's sparse-autoencoder notes add ``(lambda / 2) * sum_W ||W||**2`` over the weight
+    MATRICES (not the biases) to the loss, so ``lambda * weight_decay_penalty(model)`` is
+    that term; its gradient is ``lambda * W`` for every matrix ``W`` and 0 for every bias,
+    exactly what ``torch.optim.SGD(..., weight_decay=lambda)`` adds to the gradient of
+    those parameters (with Adam, the term is Adam's ``weight_decay``, not AdamW's
+    decoupled decay).
+
+    Args:
+        weights: an ``nn.Module``, whose parameters with two or more dimensions count
+            (``nn.Linear`` and convolution weights; biases and other vectors do not); or
+            one tensor, or an iterable of tensors, which all count.
+
+    Returns:
+        Scalar tensor (unitless; it carries the units of ``lambda`` once multiplied).
+
+    Raises:
+        ValueError: a module without weight matrices, or no tensors at all.
+        TypeError: something that is not a floating-point tensor.
+    """
+    if isinstance(weights, nn.Module):
+        tensors = [p for p in weights.parameters() if p.dim() >= 2]
+        if not tensors:
+            raise ValueError(
+                f"weight_decay_penalty: {type(weights).__name__} has no weight matrices "
+                "(no parameter with two or more dimensions)"
+            )
+    else:
+        tensors = [weights] if torch.is_tensor(weights) else list(weights)
+        if not tensors:
+            raise ValueError(
+                "weight_decay_penalty: expected a module or one or more weight tensors, got none"
+            )
+    for i, w in enumerate(tensors):
+        float_tensor(w, f"weight_decay_penalty: weight {i}", fix="pass the float weights")
+    return 0.5 * sum((w**2).sum() for w in tensors)
 
 
 def contractive_penalty_sigmoid(h: Tensor, weight: Tensor) -> Tensor:
