@@ -115,19 +115,16 @@ def cmd_exercises(args: argparse.Namespace) -> int:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from ..paths import course_folder
-    from .grader.batch import Limits
     from .grader.classroom import grading_function
+    from .grader.limits import LIMIT_OPTIONS, Limits
 
     grade_submissions = grading_function(args)  # + bands, written answers, hints, report
     from .grader.shards import parse_shard
 
     shard = parse_shard(args.shard) if args.shard else None
     out = args.out or (f"grades.part-{shard[0]}-of-{shard[1]}.json" if shard else "grades.csv")
-    limits = Limits(
-        cell_timeout=args.cell_timeout, question_timeout=args.question_timeout,
-        notebook_timeout=args.timeout, memory_mb=args.memory_mb,
-        max_output_mb=args.max_output_mb, max_file_mb=args.max_file_mb, profile=args.profile,
-    )
+    limits = Limits(profile=args.profile,
+                    **{name: getattr(args, name) for _, name, _ in LIMIT_OPTIONS})
     try:
         solutions = course_folder("solutions", args.course)
         report = grade_submissions(
@@ -208,6 +205,7 @@ def _add_data_device_options(parser: argparse.ArgumentParser, *, data: bool = Tr
 
 def build_parser() -> argparse.ArgumentParser:
     from ..profiles import PROFILE_NAMES
+    from .grader.limits import LIMIT_OPTIONS, Limits
 
     parser = argparse.ArgumentParser(
         prog="vae-edu", description="Tools of the vae_edu autoencoder and VAE course."
@@ -261,18 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--feedback", help="folder for one feedback file per student (default: beside --out)"
     )
     grade.add_argument("--jobs", type=int, default=2, help="submissions in parallel (default 2)")
-    grade.add_argument("--cell-timeout", type=float, default=120,
-                       help="seconds per student cell (default 120)")
-    grade.add_argument("--question-timeout", type=float, default=60,
-                       help="seconds for the hidden tests of one question (default 60)")
-    grade.add_argument("--timeout", type=float, default=600,
-                       help="seconds per notebook, kernel start included (default 600)")
-    grade.add_argument("--memory-mb", type=int, default=2048,
-                       help="memory per kernel in MB (default 2048; torch needs ~800)")
-    grade.add_argument("--max-output-mb", type=float, default=2,
-                       help="output kept per notebook in MB (default 2)")
-    grade.add_argument("--max-file-mb", type=int, default=100,
-                       help="largest file a kernel may write, in MB (default 100)")
+    for option, name, what in LIMIT_OPTIONS:
+        default = getattr(Limits, name)
+        grade.add_argument(option, dest=name, type=type(default), default=default,
+                           help=f"{what} (default {default:g})")
     grade.add_argument("--profile", choices=PROFILE_NAMES, default="smoke",
                        help="training budget in the kernels (default smoke)")
     grade.add_argument(

@@ -74,9 +74,9 @@ from ...atomic import write_atomic
 from ...grading import harness
 from ...grading.judging import Verdict
 from ...grading.questions import QUESTIONS
-from ...profiles import check_profile
 from . import shards
 from .isolation import Isolation, choose_isolation, reap_children, subreaper
+from .limits import Limits
 from .notebook import SolutionNotebook, read_solution
 from .sandbox import RUN_MARKER, RunLimits, run_notebook
 
@@ -91,46 +91,6 @@ __all__ = [
 
 _HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
 _MAX_NOTEBOOK_BYTES = 20_000_000
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use.
-
-    Attributes:
-        cell_timeout: seconds one of the student's cells may run before it is interrupted.
-        question_timeout: seconds the hidden tests of one question may run.
-        notebook_timeout: seconds for the whole notebook, kernel start included; then the
-            kernel is killed and what was not recorded earns nothing.
-        memory_mb: memory of the kernel (``RLIMIT_DATA`` and resident memory), in MB;
-            torch alone needs about 800.
-        max_output_mb: output of the student's cells kept, in MB (the rest is dropped).
-        max_file_mb: largest file the kernel may write, in MB.
-        profile: ``VAE_EDU_PROFILE`` in the kernel (``smoke``: least training).
-    """
-
-    cell_timeout: float = 120.0
-    question_timeout: float = 60.0
-    notebook_timeout: float = 600.0
-    memory_mb: int = 2048
-    max_output_mb: float = 2.0
-    max_file_mb: int = 100
-    profile: str = "smoke"
-
-    def validate(self) -> Limits:
-        for name in ("cell_timeout", "question_timeout", "notebook_timeout", "max_output_mb"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if not isinstance(self.memory_mb, int) or self.memory_mb < 1024:
-            raise ValueError(
-                f"memory_mb must be an int >= 1024 (importing torch alone needs ~800 MB), "
-                f"got {self.memory_mb!r}"
-            )
-        if not isinstance(self.max_file_mb, int) or self.max_file_mb < 1:
-            raise ValueError(f"max_file_mb must be a positive int, got {self.max_file_mb!r}")
-        check_profile(self.profile)
-        return self
 
 
 @dataclass
