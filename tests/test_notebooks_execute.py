@@ -103,32 +103,28 @@ def test_executes_in_place_with_fresh_outputs_and_consecutive_counts(
     assert "[IPKernelApp]" not in captured.err
 
 
-def test_profile_reaches_kernel_but_not_caller(tmp_path: Path) -> None:
-    path = write_notebook(
-        tmp_path / "p.ipynb",
-        v4.new_code_cell("import os\nprint(os.environ['VAE_EDU_PROFILE'])"),
-    )
-
-    result = execute_notebook(path, profile="smoke")
-
-    assert stdout_of(read(path).cells[0]) == "smoke\n"
-    assert result.profile == "smoke"
-    assert "VAE_EDU_PROFILE" not in os.environ
-
-
-def test_caller_environment_profile_is_inherited_when_none_given(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("given", "callers", "expected"),
+    [("smoke", None, "smoke"), (None, "full", "full")],
+    ids=["given-reaches-the-kernel", "callers-is-inherited-when-none-given"],
+)
+def test_the_profile_and_env_reach_the_kernel_but_not_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given, callers, expected
 ) -> None:
-    monkeypatch.setenv("VAE_EDU_PROFILE", "full")
+    if callers is None:
+        monkeypatch.delenv("VAE_EDU_PROFILE", raising=False)
+    else:
+        monkeypatch.setenv("VAE_EDU_PROFILE", callers)
     path = write_notebook(
         tmp_path / "p.ipynb",
         v4.new_code_cell("import os\nprint(os.environ['VAE_EDU_PROFILE'], os.environ['EXTRA'])"),
     )
 
-    result = execute_notebook(path, env={"EXTRA": "yes"})
+    result = execute_notebook(path, profile=given, env={"EXTRA": "yes"})
 
-    assert stdout_of(read(path).cells[0]) == "full yes\n"
-    assert result.profile == "full"
+    assert stdout_of(read(path).cells[0]) == f"{expected} yes\n"
+    assert result.profile == expected
+    assert os.environ.get("VAE_EDU_PROFILE") == callers  # the caller's is left as it was
     assert "EXTRA" not in os.environ
 
 
