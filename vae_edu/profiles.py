@@ -62,8 +62,24 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     "ae": {"smoke": _SMOKE, "default": (10, None, None), "full": (50, None, None)},
     # the denoising autoencoder of lecture 02 (one model per corruption type)
     "denoising": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
+    # lecture 02: every MNIST autoencoder it trains (one denoising AE per corruption, three
+    # seeds of the masking DAE and of the plain AE, the overcomplete 784-1000 AE), all at the
+    # same number of steps: 4 passes over 30,000 images = 940 steps, four points per curve.
+    # At 390 steps the masking DAE was no better than the plain AE on masked inputs (66 vs
+    # 66 nats above the floor); at 938 steps (2 passes over 60,000) ~19 nats better, seed
+    # spread < 1
+    "denoising_compare": {"smoke": _SMOKE, "default": (4, 30000, None), "full": (50, None, None)},
+    # lecture 02: the denoising autoencoder of 2-D points (vae_edu.toys.ring_of_gaussians);
+    # train_size, test_size count points, trained in batches of 1000
+    "dae_toy": {"smoke": (2, 2000, 500), "default": (20, 50000, 5000),
+                "full": (100, 200000, 5000)},
     # the sparse autoencoders of lecture 03 (KL and L1 penalties)
     "sparse": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
+    # lecture 03: plain, KL- and L1-sparse AEs with weight decay, 3 seeds each, and a KL AE
+    # without it (10 models, Adam lr 1e-2). After 2 epochs many KL filters were still
+    # whole-digit shapes; after 4 (1876 steps) their median footprint is 15-16 pixels (a
+    # digit's: 44) and many are single strokes; at lr 1e-3, 1600 steps left templates
+    "sparse_compare": {"smoke": _SMOKE, "default": (4, None, None), "full": (30, None, None)},
     # the contractive autoencoder of lecture 04
     "contractive": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
     # the deep 784-1000-500-250-30 autoencoder of Hinton & Salakhutdinov (2006)
