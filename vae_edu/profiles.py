@@ -75,6 +75,11 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
                 "full": (100, 200000, 5000)},
     # the sparse autoencoders of lecture 03 (KL and L1 penalties)
     "sparse": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
+    # lecture 03: plain, KL- and L1-sparse AEs with weight decay, 3 seeds each, and a KL AE
+    # without it (10 models, Adam lr 1e-2). After 2 epochs many KL filters were still
+    # whole-digit shapes; after 4 (1876 steps) their median footprint is 15-16 pixels (a
+    # digit's: 44) and many are single strokes; at lr 1e-3, 1600 steps left templates
+    "sparse_compare": {"smoke": _SMOKE, "default": (4, None, None), "full": (30, None, None)},
     # the contractive autoencoder of lecture 04
     "contractive": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
     # the deep 784-1000-500-250-30 autoencoder of Hinton & Salakhutdinov (2006)
