@@ -100,7 +100,8 @@ def discriminates(limit: float, baselines: dict, direction: str) -> bool:
 
 def use(path: str | os.PathLike | None, profile: str | None) -> None:
     """Judge train-and-report questions against the bands in ``path`` under ``profile``
-    (the grader calls this with its ``--solutions`` folder and ``--profile``)."""
+    (the grader calls this with the solutions folder of its ``--course`` and its
+    ``--profile``)."""
     _active["path"] = Path(path) if path is not None else None
     _active["profile"] = profile
 
