@@ -242,8 +242,9 @@ def load_course(root: str | os.PathLike[str] | None = None) -> Course:
     found = find_course_root(root)
     if found is None:
         start = Path(root if root is not None else Path.cwd()).resolve()
-        raise CourseError(f"no {TOC_FILE} in {start} or any folder above it; run the "
-                          "command in the course folder")
+        beside = "" if root is not None else " (nor beside the installed package)"
+        raise CourseError(f"no {TOC_FILE} in {start} or any folder above it{beside}; run "
+                          "the command in the course folder or pass --course DIR")
     toc = found / TOC_FILE
     try:
         data = tomllib.loads(toc.read_text(encoding="utf-8"))
