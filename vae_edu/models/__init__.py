@@ -5,8 +5,8 @@ and defines ``loss(batch) -> {"loss": ..., <named parts>}``: per-image values av
 over the batch, in nats where they are log-likelihoods, ready for
 :func:`vae_edu.train.fit`.
 
-* ``autoencoders``: plain, deep (Hinton & Salakhutdinov), denoising, sparse,
-  contractive and stacked autoencoders;
+* ``autoencoders``: plain, deep (Hinton & Salakhutdinov) and denoising (``base``),
+  sparse and contractive (``regularised``), and stacked autoencoders (``stacked``);
 * ``vae``: the MLP VAE (Bernoulli or Gaussian decoder, beta) and ``BaseVAE``, the
   interface all VAEs share (encode, decode, log_likelihood, log_weights, sample);
 * ``conv_vae``: the convolutional VAE;
