@@ -56,10 +56,10 @@ _COPIED = ("README.md", "pyproject.toml", "conftest.py", ".gitignore")
 _SELECTIVE = ("vae_edu/grading/", "vae_edu/tooling/grader/")
 _STUDENT_ROOTS = ("vae_edu/grading/__init__.py", "vae_edu/grading/checks.py",
                   "vae_edu/grading/stored_checks.py",
-                  "vae_edu/tooling/grader/commands.py")
+                  "vae_edu/tooling/grader/commands.py", "vae_edu/tooling/grader/limits.py")
 #: Shipped, but what they import lazily is not: the parser of the instructor's commands
-#: (so that `vae-edu --help` works in the release; the commands themselves say that they
-#: are not part of it).
+#: and the grading limits its options are made from (so that `vae-edu --help` works in
+#: the release; the commands themselves say that they are not part of it).
 _NOT_FOLLOWED = ("vae_edu/tooling/grader/commands.py",)
 _STORED_NOTE = ("Student release: the outputs are stored (vae_edu.grading.stored_checks); "
                 "the reference code is not part of it.")
