@@ -32,7 +32,15 @@ from ..checkpoint import save_checkpoint
 from ..profiles import current_profile
 from ..seeding import set_torch_rng_state, torch_rng_state
 from .keys import describe, tensor_digest, training_code_digest
-from .store import ENTRY_FORMAT, CacheEntryError, check_entry, models_dir, read_entry, say
+from .store import (
+    ENTRY_FORMAT,
+    CacheEntryError,
+    check_entry,
+    entry_rng,
+    models_dir,
+    read_entry,
+    say,
+)
 
 __all__ = ["cached_call", "call_key"]
 
@@ -80,10 +88,7 @@ def _on_cpu(value):
 def _load(path, key: str):
     entry = read_entry(path, key)
     check_entry("result" in entry, f"{path.name} holds a trained model, not a result")
-    cpu = (entry.get("rng") or {}).get("cpu")
-    check_entry(isinstance(cpu, torch.Tensor) and cpu.shape == torch.get_rng_state().shape,
-           f"{path.name} holds no random state")
-    set_torch_rng_state(entry["rng"])
+    set_torch_rng_state(entry_rng(path, entry))
     return entry
 
 

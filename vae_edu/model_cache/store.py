@@ -100,6 +100,16 @@ def _info(path: Path, entry: dict) -> EntryInfo:
     )
 
 
+def entry_rng(path: Path, entry: dict) -> dict:
+    """The random state an entry holds (what :func:`set_torch_rng_state` restores);
+    :class:`CacheEntryError` when it holds none."""
+    rng = entry.get("rng") or {}
+    cpu = rng.get("cpu")
+    check_entry(isinstance(cpu, torch.Tensor) and cpu.shape == torch.get_rng_state().shape,
+                f"{path.name} holds no random state")
+    return rng
+
+
 def entry_info(path: Path) -> EntryInfo:
     """What the entry at ``path`` holds; :class:`CacheEntryError` when it is not usable."""
     return _info(path, read_entry(path))
@@ -133,10 +143,7 @@ def _restore(path: Path, key: str, model, train, test, fit_kwargs: Mapping):
     check_entry(_valid_history(history) and len(history["train"]) == epochs
            and len(history["test"]) == (epochs if test is not None else 0),
            f"{path.name} holds a training history that does not fit this run")
-    rng = entry.get("rng", {})
-    cpu = rng.get("cpu")
-    check_entry(isinstance(cpu, torch.Tensor) and cpu.shape == torch.get_rng_state().shape,
-           f"{path.name} holds no random state")
+    rng = entry_rng(path, entry)
     optimizer = fit_kwargs.get("optimizer")
     check_entry(optimizer is None or isinstance(entry.get("optimizer"), dict),
            f"{path.name} holds no optimizer state")
