@@ -134,3 +134,28 @@ def test_cache_list_shows_a_result_and_fit_never_takes_it_for_a_model(monkeypatc
     infos, problems = mc.list_entries(folder)
     assert problems == [] and [i.name for i in infos] == ["t-listed"]
     assert infos[0].model.startswith("result of")
+
+
+def _draw(x, generator):
+    return x + torch.rand(x.shape, generator=generator)
+
+
+def _draw_from(x, generators):
+    return x + torch.rand(x.shape, generator=generators[0])
+
+
+def test_a_generator_passed_in_is_left_as_the_call_left_it(monkeypatch, tmp_path, capsys):
+    # one generator shared by two cached calls: the second call's key and result depend on
+    # the state the first left it in, so a load must advance it exactly as computing does
+    _use_cache(monkeypatch, tmp_path)
+    x = torch.zeros(3)
+    runs = []
+    for _ in range(2):
+        g = torch.Generator().manual_seed(0)
+        a = mc.cached_call("t-gen-a", _draw, x, generator=g)
+        b = mc.cached_call("t-gen-b", _draw_from, x, [g])  # also found inside a list
+        runs.append((a, b, torch.rand(2, generator=g)))
+    (a1, b1, next1), (a2, b2, next2) = runs
+    assert "loaded 't-gen-b' from the cache" in capsys.readouterr().out
+    assert torch.equal(a1, a2) and torch.equal(b1, b2) and torch.equal(next1, next2)
+    assert not torch.equal(a1, b1)  # the second draw came from the advanced generator

@@ -12,6 +12,9 @@ rules as :func:`~vae_edu.model_cache.store.cached_fit`:
   they are), torch's random state at the call, and the library's code and versions;
 * the entry holds the result and torch's random state after the call, which a load
   restores, so that what follows sees the same random numbers as after computing it;
+  the same holds for every ``torch.Generator`` passed in (also inside a list, tuple or
+  dict argument): a load leaves it in the state the call left it in, so one generator
+  can be shared by several cached calls;
 * a result must be made of tensors, numbers, strings, None, lists, tuples and dicts
   (what ``torch.load(weights_only=True)`` reads); anything else is computed, returned and
   not stored (one line says so). Tensors come back on the CPU.
@@ -85,10 +88,39 @@ def _on_cpu(value):
     return value
 
 
-def _load(path, key: str):
+def generators_in(args: tuple, kwargs: dict) -> list[torch.Generator]:
+    """The ``torch.Generator`` objects among the arguments, in a fixed order (each once)."""
+    found: list[torch.Generator] = []
+
+    def walk(value, depth: int = 0):
+        if isinstance(value, torch.Generator):
+            if all(value is not g for g in found):
+                found.append(value)
+        elif depth < 4 and isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v, depth + 1)
+        elif depth < 4 and isinstance(value, dict):
+            for k in sorted(value, key=str):
+                walk(value[k], depth + 1)
+
+    walk(list(args))
+    walk(kwargs)
+    return found
+
+
+def _load(path, key: str, generators: list[torch.Generator]):
     entry = read_entry(path, key)
     check_entry("result" in entry, f"{path.name} holds a trained model, not a result")
-    set_torch_rng_state(entry_rng(path, entry))
+    rng = entry_rng(path, entry)
+    states = entry.get("generators", [])
+    check_entry(isinstance(states, list) and len(states) == len(generators)
+                and all(isinstance(s, torch.Tensor) and s.shape == g.get_state().shape
+                        for s, g in zip(states, generators, strict=False)),
+                f"{path.name} does not hold the state of the {len(generators)} generator(s) "
+                "passed in")
+    set_torch_rng_state(rng)
+    for g, state in zip(generators, states, strict=True):
+        g.set_state(state)
     return entry
 
 
@@ -112,9 +144,10 @@ def cached_call(name: str, fn: Callable, /, *args, **kwargs):
              "computing it without the cache")
         return fn(*args, **kwargs)
     path = folder / f"{key}.pt"
+    generators = generators_in(args, kwargs)
     if path.exists():
         try:
-            entry = _load(path, key)
+            entry = _load(path, key, generators)
         except CacheEntryError as err:
             say(f"cache: {err}; computing {name!r} anew")
         else:
@@ -134,6 +167,7 @@ def cached_call(name: str, fn: Callable, /, *args, **kwargs):
         "model": f"result of {getattr(fn, '__qualname__', type(fn).__name__)}",
         "epochs": 0, "seconds": float(seconds), "device": "cpu", "created": time.time(),
         "result": _on_cpu(result), "rng": torch_rng_state(),
+        "generators": [g.get_state() for g in generators],
     }
     try:
         save_checkpoint(entry, path)
