@@ -9,7 +9,7 @@ over the batch, in nats where they are log-likelihoods, ready for
   sparse and contractive (``regularised``), and stacked autoencoders (``stacked``);
 * ``vae``: the MLP VAE (Bernoulli or Gaussian decoder, beta) and ``BaseVAE``, the
   interface all VAEs share (encode, decode, log_likelihood, log_weights, sample);
-* ``conv_vae``: the convolutional VAE;
+* ``conv_vae``: the convolutional VAE, and a fully convolutional one (latent feature map);
 * ``cvae``: conditional VAEs, p(x|z,y) and q(z|x,y), MLP and convolutional;
 * ``condition``: what a model that takes a condition y provides, :func:`is_conditional`
   and :func:`prepare_condition` (the one check of a y for any model);
@@ -26,7 +26,7 @@ from .autoencoders import (
     deep_autoencoder,
 )
 from .condition import is_conditional, prepare_condition
-from .conv_vae import ConvVAE
+from .conv_vae import ConvVAE, FullyConvVAE
 from .cvae import CVAE, ConditionalVAE, ConvCVAE, interpolate_attributes
 from .linear_gaussian import LinearGaussianVAE
 from .vae import VAE, BaseVAE
@@ -35,6 +35,7 @@ __all__ = [
     "VAE",
     "BaseVAE",
     "ConvVAE",
+    "FullyConvVAE",
     "CVAE",
     "ConvCVAE",
     "ConditionalVAE",
