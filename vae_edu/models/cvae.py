@@ -1,8 +1,15 @@
-"""Conditional VAEs (Sohn et al. 2015): q(z | x, y) and p(x | z, y) with a condition y.
+"""Conditional VAEs (Sohn, Lee & Yan, NeurIPS 2015): q(z | x, y) and p(x | z, y) with a
+condition y, and a prior p(z | y) that is either N(0, I) or learned.
 
 ``y`` is either int labels ``(B,)`` (turned into one-hot vectors with ``y_dim`` classes)
 or a float attribute vector ``(B, y_dim)``, so that mixtures such as
 ``(1 - a) * y_min + a * y_max`` (:func:`interpolate_attributes`) can be decoded too.
+
+``prior="learned"`` gives Sohn et al.'s conditional prior network
+``p(z | y) = N(mu_p(y), diag(exp(logvar_p(y))))`` (their p_theta(z | x), with their input x
+our condition y); the ELBO's KL is then between two diagonal Gaussians,
+:func:`vae_edu.losses.kl_normal`, and the importance weights use ``log p(z | y)``.
+``prior="standard"`` (the default) keeps ``p(z | y) = N(0, I)``.
 """
 
 from __future__ import annotations
@@ -13,11 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..losses import kl_normal, kl_std_normal, log_normal, log_std_normal, reparameterize
 from ..validation import positive_int
 from .conv_vae import check_channels, conv_decoder, conv_encoder
 from .vae import BaseVAE
 
-__all__ = ["CVAE", "ConditionalVAE", "ConvCVAE", "interpolate_attributes"]
+__all__ = ["CVAE", "PRIORS", "ConditionalVAE", "ConvCVAE", "interpolate_attributes"]
+
+#: the priors p(z | y) a conditional VAE can have
+PRIORS = ("standard", "learned")
 
 
 class ConditionalVAE(BaseVAE):
@@ -28,13 +39,109 @@ class ConditionalVAE(BaseVAE):
     :mod:`vae_edu.models.condition` asks of a conditional model: ``conditional = True``,
     ``y_dim``, :meth:`as_condition`; a subclass implements ``encode(x, y)`` and
     ``decode(z, y)``.
+
+    Args:
+        y_dim: number of classes (labels) or attributes.
+        latent_dim: Z.
+        prior: ``"standard"`` for p(z | y) = N(0, I), or ``"learned"`` for a prior network
+            y -> Linear(y_dim, prior_hidden) -> ReLU -> Linear(prior_hidden, 2 Z) giving
+            ``(mu_p, logvar_p)`` (Sohn et al. 2015).
+        prior_hidden: hidden units of the prior network (learned prior only).
+        **kwargs: as in :class:`~vae_edu.models.vae.BaseVAE`.
     """
 
     conditional = True
 
-    def __init__(self, y_dim: int, latent_dim: int, **kwargs):
+    def __init__(
+        self,
+        y_dim: int,
+        latent_dim: int,
+        *,
+        prior: str = "standard",
+        prior_hidden: int = 128,
+        **kwargs,
+    ):
         super().__init__(latent_dim, **kwargs)
-        self.y_dim = positive_int(y_dim, f"{type(self).__name__}: y_dim")
+        name = type(self).__name__
+        self.y_dim = positive_int(y_dim, f"{name}: y_dim")
+        if prior not in PRIORS:
+            raise ValueError(f"{name}: prior must be one of {PRIORS}, got {prior!r}")
+        self.prior = prior
+        if prior == "learned":
+            hidden = positive_int(prior_hidden, f"{name}: prior_hidden")
+            self.prior_net = nn.Sequential(
+                nn.Linear(self.y_dim, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent_dim)
+            )
+        else:
+            self.prior_net = None
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", prior={self.prior!r}"
+
+    # ------------------------------------------------------------------ the prior p(z | y)
+
+    def prior_params(self, y) -> tuple[Tensor, Tensor]:
+        """``(mu_p, logvar_p)`` of p(z | y), each ``(B, Z)``: zeros for the standard prior.
+
+        Args:
+            y: int labels ``(B,)`` or floats ``(B, y_dim)`` (see :meth:`as_condition`).
+        """
+        y = self.as_condition(y)
+        if self.prior_net is None:
+            zeros = y.new_zeros(len(y), self.latent_dim)
+            return zeros, zeros
+        return self.prior_net(y).chunk(2, dim=1)
+
+    def latent_from_noise(self, eps: Tensor, y) -> Tensor:
+        """``z = mu_p(y) + exp(logvar_p(y) / 2) * eps``: a fixed noise ``eps (B, Z)`` (or
+        ``(Z,)``, repeated) made a draw of p(z | y); ``eps`` itself for the standard prior.
+        """
+        device, dtype = self._device_dtype()
+        eps = torch.as_tensor(eps, device=device, dtype=dtype).reshape(-1, self.latent_dim)
+        y = self.as_condition(y)
+        if len(eps) == 1:
+            eps = eps.expand(len(y), -1)
+        y = self.as_condition(y, len(eps))  # one row repeated, or as many rows as eps
+        if self.prior_net is None:
+            return eps
+        mu_p, logvar_p = self.prior_params(y)
+        return mu_p + torch.exp(0.5 * logvar_p) * eps
+
+    def elbo_terms(self, x, y=None, *, n_samples=None, generator=None):
+        """``(recon (B,), kl (B,))`` as in :meth:`BaseVAE.elbo_terms`, with
+        ``kl = KL(q(z | x, y) || p(z | y))`` in closed form (two diagonal Gaussians)."""
+        y = self._condition(y, len(x))
+        mu, logvar = self._encode(x, y)
+        z = reparameterize(mu, logvar, n_samples=n_samples, generator=generator)
+        log_px = self.log_likelihood(x, self._decode(z, y))  # (B,) or (K, B)
+        if n_samples is not None:
+            log_px = log_px.mean(dim=0)
+        if self.prior_net is None:
+            return -log_px, kl_std_normal(mu, logvar)
+        mu_p, logvar_p = self.prior_params(y)
+        return -log_px, kl_normal(mu, logvar, mu_p, logvar_p)
+
+    def log_weights(self, x, y=None, *, k: int = 1, generator=None) -> Tensor:
+        """``log p(x | z_k, y) + log p(z_k | y) - log q(z_k | x, y)``, z_k ~ q: ``(k, B)``
+        nats; :func:`vae_edu.losses.iwae_bound` of them bounds ``log p(x | y)``."""
+        y = self._condition(y, len(x))
+        mu, logvar = self._encode(x, y)
+        z = reparameterize(mu, logvar, n_samples=k, generator=generator)  # (k, B, Z)
+        log_px_z = self.log_likelihood(x, self._decode(z, y))  # (k, B)
+        if self.prior_net is None:
+            log_pz = log_std_normal(z)
+        else:
+            mu_p, logvar_p = self.prior_params(y)
+            log_pz = log_normal(z, mu_p, logvar_p)
+        return log_px_z + log_pz - log_normal(z, mu, logvar)
+
+    @torch.no_grad()
+    def sample(self, n: int, y=None, *, generator: torch.Generator | None = None) -> Tensor:
+        """n new images (n, 1, 28, 28): mean images of the decoder for z ~ p(z | y)."""
+        device, dtype = self._device_dtype()
+        eps = torch.randn(n, self.latent_dim, generator=generator, device=device, dtype=dtype)
+        y = self._condition(y, n)
+        return self.decode_images(self.latent_from_noise(eps, y), y)
 
     def as_condition(self, y, batch_size: int | None = None) -> Tensor:
         """y -> float tensor ``(B, y_dim)`` on the model's device.
@@ -87,6 +194,8 @@ class CVAE(ConditionalVAE):
         y_dim: number of classes (labels) or attributes.
         latent_dim, hidden_dim, input_dim: layer sizes Z, H, D.
         beta, likelihood, sigma: as in :class:`vae_edu.models.vae.VAE`.
+        prior: ``"standard"`` (N(0, I)) or ``"learned"`` (a prior network p(z | y) with
+            ``hidden_dim`` hidden units), see :class:`ConditionalVAE`.
     """
 
     def __init__(
@@ -99,10 +208,13 @@ class CVAE(ConditionalVAE):
         beta: float = 1.0,
         likelihood: str = "bernoulli",
         sigma: float | str = 0.1,
+        prior: str = "standard",
     ):
         super().__init__(
             y_dim,
             latent_dim,
+            prior=prior,
+            prior_hidden=hidden_dim,
             data_shape=(input_dim,),
             likelihood=likelihood,
             sigma=sigma,
@@ -139,6 +251,8 @@ class ConvCVAE(ConditionalVAE):
         latent_dim: Z.
         channels: channels of the two convolutions ``(c1, c2)``.
         beta, likelihood, sigma: as in :class:`vae_edu.models.vae.VAE`.
+        prior: ``"standard"`` or ``"learned"`` (128 hidden units), see
+            :class:`ConditionalVAE`.
     """
 
     def __init__(
@@ -150,10 +264,12 @@ class ConvCVAE(ConditionalVAE):
         beta: float = 1.0,
         likelihood: str = "bernoulli",
         sigma: float | str = 0.1,
+        prior: str = "standard",
     ):
         super().__init__(
             y_dim,
             latent_dim,
+            prior=prior,
             data_shape=(1, 28, 28),
             likelihood=likelihood,
             sigma=sigma,
