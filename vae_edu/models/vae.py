@@ -276,7 +276,8 @@ class BaseVAE(nn.Module):
 
 
 class VAE(BaseVAE):
-    """The reference MLP VAE (Kingma & Welling 2014; the PyTorch example): 784-400-20.
+    """The reference MLP VAE, 784-400-20 with ReLU: the model of the PyTorch examples'
+    VAE (Kingma & Welling 2014 used one tanh hidden layer of 500 units on MNIST).
 
     Encoder q(z|x) = N(mu(x), diag(exp(logvar(x)))); prior p(z) = N(0, I).  Decoder
     p(x|z): Bernoulli (``decode`` returns logits; the default) or Gaussian
