@@ -89,6 +89,14 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     # fine-tuning the pretrained stack with few labels (the labelled set is tiny)
     "stacked_finetune": {"smoke": (2, 1000, 256), "default": (100, None, None),
                          "full": (300, None, None)},
+    # lecture 05: every few-label classifier (scratch, fine-tuned, frozen) gets the same
+    # number of OPTIMISER STEPS whatever its label count: epochs = steps of 100 labelled
+    # images (500 epochs of 100 labels, 50 of 1000). At 500 steps the 100- and 1000-label
+    # networks fit their training labels (train loss <= 0.11 nats); 100 steps (the old
+    # 100 epochs of 100 labels) left the frozen head far from converged. train_size: the
+    # training images whose codes are the kNN reference set of the closing table
+    "stacked_labelled": {"smoke": (20, 1000, 256), "default": (500, 10000, None),
+                         "full": (2000, None, None)},
     # Gaussian-decoder VAEs with a fixed sigma (lecture 06)
     "vae_sigma": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
     # the convolutional VAE of lecture 07 and the MLP VAE it is compared with, three seeds
