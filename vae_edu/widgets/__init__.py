@@ -13,6 +13,9 @@ One module per widget, and what they share:
 * :class:`AttributeProgression` (``attribute_progression``): a slider alpha for y_alpha =
   (1 - alpha) y_min + alpha y_max with z fixed (Attribute2Image), and the strip of the
   progression;
+* :class:`AttributeSliders` (``attribute_sliders``): one alpha slider per continuous
+  attribute of a condition [one-hot digit, attributes], the digit and z fixed
+  (Attribute2Image's progression along one attribute, the rest fixed);
 * ``base``: :class:`ModelWidget` (how a widget shows itself), ``SliderWidget`` (sliders
   that edit the code a widget decodes), the checks of a model, a code and a label,
   decoding, and :func:`latent_code` (the starting point: mu of one encoded image);
@@ -41,6 +44,7 @@ picture matters (``viz.show_images(w.render()[None])``).
 """
 
 from .attribute_progression import AttributeProgression
+from .attribute_sliders import AttributeSliders
 from .base import ModelWidget, latent_code
 from .conditional_sliders import ConditionalSliders
 from .latent_sliders import LatentSliders
@@ -50,6 +54,7 @@ from .rendering import MARKER_COLOR, to_png
 __all__ = [
     "MARKER_COLOR",
     "AttributeProgression",
+    "AttributeSliders",
     "ConditionalSliders",
     "LatentSliders",
     "ManifoldExplorer",
