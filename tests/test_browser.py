@@ -440,3 +440,11 @@ def test_lecture_08_attribute_progression_decodes_new_images(request, shots):
         before, after = move_slider_and_check(page, progression, slider=0, images=[0])
         assert float(after) > float(before), "End should move alpha to its maximum"
         save(progression, shots, "08_attribute_progression.png")
+
+        # one alpha per measured attribute (thickness, slant, width, height), digit and z fixed
+        sliders = widget_cell(page, "AttributeSliders(")
+        assert sliders.locator(".widget-slider").count() == 4, "AttributeSliders: 4 sliders"
+        for k in (0, 1):
+            before, after = move_slider_and_check(page, sliders, slider=k, images=[0])
+            assert float(after) > float(before), "End should move alpha to its maximum"
+        save(sliders, shots, "08_attribute_sliders.png")
