@@ -100,7 +100,7 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     # lecture 05: every few-label classifier (scratch, fine-tuned, frozen) gets the same
     # number of OPTIMISER STEPS whatever its label count: epochs = steps of 100 labelled
     # images (500 epochs of 100 labels, 50 of 1000). At 500 steps the 100- and 1000-label
-    # networks fit their training labels (train loss <= 0.11 nats); 100 steps (the old
+    # networks fit their training labels (mean train loss 0.02-0.11 nats); 100 steps (the old
     # 100 epochs of 100 labels) left the frozen head far from converged. train_size: the
     # training images whose codes are the kNN reference set of the closing table
     "stacked_labelled": {"smoke": (20, 1000, 256), "default": (500, 10000, None),
