@@ -159,3 +159,28 @@ def test_a_generator_passed_in_is_left_as_the_call_left_it(monkeypatch, tmp_path
     assert "loaded 't-gen-b' from the cache" in capsys.readouterr().out
     assert torch.equal(a1, a2) and torch.equal(b1, b2) and torch.equal(next1, next2)
     assert not torch.equal(a1, b1)  # the second draw came from the advanced generator
+
+
+def _weight_sum(model):
+    COUNT.calls += 1
+    return model.weight.sum()
+
+
+def test_a_model_changed_by_a_fused_optimizer_step_is_a_new_key(monkeypatch, tmp_path):
+    # torch's fused Adam (the library's default on CPU) changes the weights in place
+    # without moving their version counter: a digest remembered by version would still
+    # describe the weights before the step, and a trained model would get the key of its
+    # initial weights (cold and warm runs then disagree)
+    _use_cache(monkeypatch, tmp_path)
+    COUNT.calls = 0
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    before = mc.cached_call("t-fused", _weight_sum, model)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1, fused=True)
+    model(torch.ones(2, 4)).sum().backward()
+    version = model.weight._version
+    opt.step()
+    assert model.weight._version == version  # the premise: the counter did not move
+    after = mc.cached_call("t-fused", _weight_sum, model)
+    assert COUNT.calls == 2 and not torch.equal(before, after)
+    assert torch.equal(after, model.weight.sum().detach())
