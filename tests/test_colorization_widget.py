@@ -127,3 +127,28 @@ def test_hue_codes_and_prior_figures(setup):
     hist = ColorHistogram().fit(fields.color)
     fig = show_ab_prior(hist)
     assert len(fig.axes) == 5  # three panels and two colour bars
+
+
+def test_the_ab_plane_is_drawn_with_a_across_and_b_upwards(setup):
+    fields, _ = setup
+    fig = show_ab_prior(ColorHistogram().fit(fields.color))
+    ax = fig.axes[0]
+    image = ax.images[0]
+    chart = image.get_array()  # (n_b, n_a, 3), row 0 at the bottom
+    assert image.origin == "lower" and ax.get_xlabel().startswith("a")
+    n = chart.shape[0]
+    red, green = chart[n // 2, -1], chart[n // 2, 0]  # +a right, -a left, b = 0
+    yellow, blue = chart[-1, n // 2], chart[0, n // 2]  # +b top, -b bottom, a = 0
+    assert red[0] > red[1] and green[1] > green[0]
+    assert yellow[:2].min() > yellow[2] and blue[2] > blue[:2].max()
+
+
+def test_show_samples_writes_every_rows_mixture_weights(setup):
+    fields, models = setup
+    samples = models["CVAE"].sample(fields.grey[:3], 4)
+    pi = torch.softmax(torch.randn(3, 4), dim=1)
+    fig = show_samples(fields.grey[:3], samples, weights=pi)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert [f"{p:.2f}" for p in pi.flatten().tolist()] == [t for t in texts if t[:2] == "0."]
+    with pytest.raises(ValueError, match=r"weights \(B, K\)"):
+        show_samples(fields.grey[:3], samples, weights=pi[:1])

@@ -43,8 +43,8 @@ def show_samples(
         grey: ``(B, 1, H, W)`` grey images.
         samples: ``(B, K, 2, H, W)`` colour fields (``(B, 2, H, W)``: one per image).
         truth: ``(B, 2, H, W)`` the true colour fields, shown in the second column.
-        weights: ``(B, K)`` mixture weights; those of the FIRST image are written above
-            the columns as "π=0.27" (show one image per figure to read each one's).
+        weights: ``(B, K)`` mixture weights, each written on its own tile (white on a
+            dark box in the tile's top left corner, e.g. "0.27"), for every row.
         title: the axes' title.
     """
     grey = torch.as_tensor(grey).detach().float().cpu()
@@ -74,10 +74,18 @@ def show_samples(
     for j, label in enumerate(labels):
         ax.text(2 + j * (w + 2) + w / 2, -1, label, ha="center", va="bottom", fontsize=7)
     if weights is not None:
-        pi = torch.as_tensor(weights).detach().float().cpu()[0]
-        for j in range(k):
-            ax.text(2 + (first + j) * (w + 2) + w / 2, -1, f"π={pi[j]:.2f}", ha="center",
-                    va="bottom", fontsize=6)
+        pi = torch.as_tensor(weights).detach().float().cpu()
+        if pi.shape != (b, k):
+            raise ValueError(f"show_samples: expected weights (B, K) = {(b, k)}, got "
+                             f"{tuple(pi.shape)}")
+        ax.text(2 + first * (w + 2), -1, "π of each component on its tile", ha="left",
+                va="bottom", fontsize=7)
+        for i in range(b):
+            for j in range(k):
+                ax.text(2 + (first + j) * (w + 2) + 1, 2 + i * (h + 2) + 1, f"{pi[i, j]:.2f}",
+                        ha="left", va="top", fontsize=7, color="white",
+                        bbox={"boxstyle": "square,pad=0.1", "facecolor": "black", "alpha": 0.6,
+                              "linewidth": 0})
     if title:
         ax.set_title(title, fontsize=9, pad=10)
     return fig
@@ -137,23 +145,25 @@ def show_ab_prior(histogram: ColorHistogram, lightness: float = 60.0) -> Figure:
     prior ``p(q)`` (log scale) and the L_hist weight ``w(q)`` (log scale)."""
     n, limit = histogram.bins_per_axis, histogram.limit * AB_SCALE
     centres = (torch.arange(n, dtype=torch.float64) + 0.5) * histogram.bin_size * AB_SCALE - limit
-    a, b = torch.meshgrid(centres, centres, indexing="ij")  # rows: a, columns: b
+    a, b = torch.meshgrid(centres, centres, indexing="ij")  # bin (i, j): a[i], b[j]
     lab = torch.stack([torch.full_like(a, lightness), a, b])  # (3, n, n)
-    chart = lab_to_rgb(lab).permute(1, 2, 0).numpy()
-    prior = histogram.prior_image().double().cpu().numpy()
-    weight = histogram.bin_weights.view(n, n).double().cpu().numpy()
+    # drawn the usual way round: a on the x axis (green left, red right), b on the y axis
+    # growing upwards (blue below, yellow above): image rows are b, columns a, origin low
+    chart = lab_to_rgb(lab).permute(2, 1, 0).numpy()  # (n_b, n_a, 3)
+    prior = histogram.prior_image().double().cpu().numpy().T
+    weight = histogram.bin_weights.view(n, n).double().cpu().numpy().T
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.5), layout="constrained")
-    extent = (-limit, limit, limit, -limit)  # x: b, y: a (a grows downwards, like rows)
-    axes[0].imshow(chart, extent=extent)
+    extent = (-limit, limit, -limit, limit)
+    axes[0].imshow(chart, extent=extent, origin="lower")
     axes[0].set_title(f"colour of each bin (L = {lightness:g})")
     shown = np.where(prior > 0, prior, np.nan)
-    im = axes[1].imshow(shown, extent=extent, norm=LogNorm(), cmap="viridis")
+    im = axes[1].imshow(shown, extent=extent, origin="lower", norm=LogNorm(), cmap="viridis")
     fig.colorbar(im, ax=axes[1], shrink=0.8)
     axes[1].set_title("prior p(q) (empty bins white)")
-    im = axes[2].imshow(weight, extent=extent, norm=LogNorm(), cmap="magma")
+    im = axes[2].imshow(weight, extent=extent, origin="lower", norm=LogNorm(), cmap="magma")
     fig.colorbar(im, ax=axes[2], shrink=0.8)
     axes[2].set_title("weight w(q) of L_hist")
     for ax in axes:
-        ax.set_xlabel("b (blue - yellow)")
-        ax.set_ylabel("a (green - red)")
+        ax.set_xlabel("a (green - red)")
+        ax.set_ylabel("b (blue - yellow)")
     return fig
