@@ -44,6 +44,19 @@ def test_C_is_chosen_without_the_test_set():
     assert a["accuracy"] + b["accuracy"] == pytest.approx(1.0)
 
 
+def test_convergence_is_reported_not_silenced():
+    """An easy problem converges in few iterations; max_iter=1 is counted as unconverged."""
+    x, y = _blobs(120, 3.0, 6)
+    xt, yt = _blobs(200, 3.0, 7)
+    ok = linear_probe(x, y, xt, yt)
+    assert ok["converged"] and 1 <= ok["n_iter"] < 2000 and ok["cv_unconverged"] == 0
+    capped = linear_probe(x, y, xt, yt, Cs=(1.0, 10.0), folds=2, max_iter=1)
+    assert not capped["converged"] and capped["n_iter"] == 1
+    assert capped["cv_unconverged"] == 2 * 2  # every cross-validation fit hit the cap
+    with pytest.raises(ValueError, match="max_iter"):
+        linear_probe(x, y, xt, yt, max_iter=0)
+
+
 def test_accepts_tensors():
     x, y = _blobs(60, 6.0, 6)
     out = linear_probe(torch.tensor(x), torch.tensor(y), torch.tensor(x), torch.tensor(y))

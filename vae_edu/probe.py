@@ -60,6 +60,7 @@ def linear_probe(
     Cs: Sequence[float] = DEFAULT_CS,
     folds: int = 3,
     seed: int = 0,
+    max_iter: int = 2000,
 ) -> dict[str, float]:
     """Test accuracy of a converged logistic regression on fixed features.
 
@@ -78,10 +79,15 @@ def linear_probe(
         Cs: the candidate values of ``C``.
         folds: number of cross-validation folds (>= 2).
         seed: shuffles the folds.
+        max_iter: the most L-BFGS iterations of each fit.
 
     Returns:
         ``{"accuracy": fraction in [0, 1] of test examples classified correctly,
-        "C": the chosen C, "train_accuracy": accuracy on the training examples}``.
+        "C": the chosen C, "train_accuracy": accuracy on the training examples,
+        "n_iter": L-BFGS iterations of the final fit, "converged": whether it stopped
+        before ``max_iter``, "cv_unconverged": how many of the ``len(Cs) * folds``
+        cross-validation fits reached ``max_iter``}``.  Convergence is reported, not
+        silenced: a fit that reaches ``max_iter`` is counted, never hidden.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
@@ -103,6 +109,8 @@ def linear_probe(
     Cs = [float(c) for c in Cs]
     if not Cs or not all(c > 0 and math.isfinite(c) for c in Cs):
         raise ValueError(f"linear_probe: Cs must be positive finite numbers, got {Cs!r}")
+    if not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"linear_probe: max_iter must be an int >= 1, got {max_iter!r}")
     counts = np.bincount(y_train)
     if counts[counts > 0].min() < folds:
         raise ValueError(
@@ -111,18 +119,26 @@ def linear_probe(
         )
 
     def model(c: float):
-        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
+        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
 
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with warnings.catch_warnings(record=True) as caught:  # counted below, not silenced
+        warnings.simplefilter("always", ConvergenceWarning)
         scores = [cross_val_score(model(c), x_train, y_train, cv=split).mean() for c in Cs]
         best = Cs[int(np.argmax(scores))]
+        cv_unconverged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
         clf = model(best).fit(x_train, y_train)
+    for w in caught:  # other warnings pass through unchanged
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    n_iter = int(np.max(clf[-1].n_iter_))
     return {
         "accuracy": float(clf.score(x_test, y_test)),
         "C": best,
         "train_accuracy": float(clf.score(x_train, y_train)),
+        "n_iter": n_iter,
+        "converged": n_iter < max_iter,
+        "cv_unconverged": int(cv_unconverged),
     }
 
 
