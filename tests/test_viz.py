@@ -318,3 +318,40 @@ def test_bar_compare_rejects_bad_values():
 def test_digit_colours_are_tab10():
     assert len(DIGIT_COLORS) == 10
     assert DIGIT_COLORS[3] == matplotlib.colormaps["tab10"](3)
+
+
+@pytest.mark.parametrize("n, ncol, colour", [(1, 1, False), (1, 4, False), (5, 3, False),
+                                             (6, 3, True), (7, 10, True), (12, 4, False)])
+def test_tile_images_lays_out_tiles_as_torchvision_make_grid(n, ncol, colour):
+    # the library tiles with numpy (torchvision's import costs seconds); the layout, the
+    # gaps and the empty cells are make_grid's
+    from torchvision.utils import make_grid
+
+    from vae_edu.viz import tile_images
+
+    g = torch.Generator().manual_seed(n)
+    t = torch.rand(n, 3 if colour else 1, 5, 4, generator=g)  # (N, C, H, W)
+    a = (t.permute(0, 2, 3, 1) if colour else t[:, 0]).numpy()  # (N, H, W[, 3])
+    padded = torch.cat([t, t.new_full((max(0, ncol - n), *t.shape[1:]), 0.5)])
+    if len(padded) == 1:  # make_grid returns a single image without its border
+        ref = torch.nn.functional.pad(padded[0], (2,) * 4, value=0.5)
+    else:
+        ref = make_grid(padded, nrow=ncol, padding=2, pad_value=0.5)
+    ref = (ref.permute(1, 2, 0) if colour else ref[0]).numpy()
+    out = tile_images(a, ncol, 2, 0.5)
+    assert out.shape == ref.shape and out.dtype == ref.dtype
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_the_lecture_imports_do_not_load_torchvision():
+    # importing torchvision costs about 3 s of CPU (torch._dynamo via torchvision.models),
+    # a fifth of a warm lecture run; only the lazy download paths need it
+    import subprocess
+    import sys
+
+    code = ("import sys; import vae_edu.data, vae_edu.evaluate, vae_edu.models, vae_edu.train, "
+            "vae_edu.viz, vae_edu.widgets, vae_edu.model_cache; "
+            "print('torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
