@@ -100,3 +100,12 @@ def test_pretrain_refuses_when_the_cache_is_off(monkeypatch):
     monkeypatch.setenv(mc.MODELS_ENV, "off")
     with pytest.raises(RuntimeError, match="=off"):
         pretrain(["06"])
+
+
+def test_a_line_cut_into_two_stream_messages_is_one_line():
+    # the kernel may send "bins: 484" as one message in one run and as "bins:" + " 484" in
+    # another: what was printed is the same
+    whole = notebook(cell("bins: 484\nok\n"))
+    cut = notebook(cell("bins:", " 484\nok\n"))
+    assert printed_numbers(cut) == printed_numbers(whole) == [["bins: 484", "ok"]]
+    assert compare(whole, cut) == ([], "")

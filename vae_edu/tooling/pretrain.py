@@ -73,25 +73,35 @@ def run_copy(
 
 
 def output_lines(nb: nbformat.NotebookNode) -> list[list[str]]:
-    """The text each code cell printed or displayed, one list of lines per code cell."""
+    """The text each code cell printed or displayed, one list of lines per code cell.
+
+    Consecutive stream outputs of one stream are joined first: where one printed line is
+    cut into two messages depends on timing ("bins:" and " 484" in one run, "bins: 484"
+    in another), not on what was printed."""
     cells = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        lines: list[str] = []
+        texts: list[str] = []
+        stream = None  # the name of the stream the last text came from
         for out in cell.get("outputs", []):
+            text = ""
             if out.output_type == "stream":
                 text = out.text
             elif out.output_type in ("execute_result", "display_data"):
                 text = out.get("data", {}).get("text/plain", "")
             elif out.output_type == "error":
                 text = f"{out.ename}: {out.evalue}"
-            else:
-                text = ""
             if isinstance(text, list):
                 text = "".join(text)
-            lines.extend(line for line in re.split(r"[\r\n]+", text) if line.strip())
-        cells.append(lines)
+            name = out.get("name") if out.output_type == "stream" else None
+            if name is not None and name == stream and texts:
+                texts[-1] += text
+            else:
+                texts.append(text)
+            stream = name
+        cells.append([line for text in texts for line in re.split(r"[\r\n]+", text)
+                      if line.strip()])
     return cells
 
 
