@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..losses import kl_normal, kl_std_normal, log_normal, log_std_normal, reparameterize
+from ..losses import kl_normal, kl_std_normal, log_normal, log_std_normal
 from ..validation import positive_int
 from .conv_vae import check_channels, conv_decoder, conv_encoder
 from .vae import BaseVAE
@@ -107,33 +107,21 @@ class ConditionalVAE(BaseVAE):
         mu_p, logvar_p = self.prior_params(y)
         return mu_p + torch.exp(0.5 * logvar_p) * eps
 
-    def elbo_terms(self, x, y=None, *, n_samples=None, generator=None):
-        """``(recon (B,), kl (B,))`` as in :meth:`BaseVAE.elbo_terms`, with
-        ``kl = KL(q(z | x, y) || p(z | y))`` in closed form (two diagonal Gaussians)."""
-        y = self._condition(y, len(x))
-        mu, logvar = self._encode(x, y)
-        z = reparameterize(mu, logvar, n_samples=n_samples, generator=generator)
-        log_px = self.log_likelihood(x, self._decode(z, y))  # (B,) or (K, B)
-        if n_samples is not None:
-            log_px = log_px.mean(dim=0)
+    def prior_kl(self, mu: Tensor, logvar: Tensor, y=None) -> Tensor:
+        """``KL(q(z | x, y) || p(z | y))`` per image ``(B,)``, closed form: against N(0, I)
+        for the standard prior, between two diagonal Gaussians for the learned one (so the
+        ELBO and IWAE of :class:`BaseVAE` bound ``log p(x | y)`` with the model's prior)."""
         if self.prior_net is None:
-            return -log_px, kl_std_normal(mu, logvar)
+            return kl_std_normal(mu, logvar)
         mu_p, logvar_p = self.prior_params(y)
-        return -log_px, kl_normal(mu, logvar, mu_p, logvar_p)
+        return kl_normal(mu, logvar, mu_p, logvar_p)
 
-    def log_weights(self, x, y=None, *, k: int = 1, generator=None) -> Tensor:
-        """``log p(x | z_k, y) + log p(z_k | y) - log q(z_k | x, y)``, z_k ~ q: ``(k, B)``
-        nats; :func:`vae_edu.losses.iwae_bound` of them bounds ``log p(x | y)``."""
-        y = self._condition(y, len(x))
-        mu, logvar = self._encode(x, y)
-        z = reparameterize(mu, logvar, n_samples=k, generator=generator)  # (k, B, Z)
-        log_px_z = self.log_likelihood(x, self._decode(z, y))  # (k, B)
+    def log_prior(self, z: Tensor, y=None) -> Tensor:
+        """``log p(z | y)`` for ``z (..., B, Z)`` -> ``(..., B)`` nats."""
         if self.prior_net is None:
-            log_pz = log_std_normal(z)
-        else:
-            mu_p, logvar_p = self.prior_params(y)
-            log_pz = log_normal(z, mu_p, logvar_p)
-        return log_px_z + log_pz - log_normal(z, mu, logvar)
+            return log_std_normal(z)
+        mu_p, logvar_p = self.prior_params(y)
+        return log_normal(z, mu_p, logvar_p)
 
     @torch.no_grad()
     def sample(self, n: int, y=None, *, generator: torch.Generator | None = None) -> Tensor:

@@ -210,7 +210,8 @@ class BaseVAE(nn.Module):
         """The two terms of the negative ELBO per image: ``(recon (B,), kl (B,))``.
 
         ``recon = -log p(x|z)`` with ``z ~ q(z|x)`` sampled (averaged over ``n_samples``
-        draws when given), ``kl = KL(q(z|x) || N(0, I))`` in closed form; in nats.
+        draws when given), ``kl = KL(q(z|x) || p(z))`` in closed form (:meth:`prior_kl`);
+        in nats.
         """
         y = self._condition(y, len(x))
         mu, logvar = self._encode(x, y)
@@ -218,7 +219,20 @@ class BaseVAE(nn.Module):
         log_px = self.log_likelihood(x, self._decode(z, y))  # (B,) or (K, B)
         if n_samples is not None:
             log_px = log_px.mean(dim=0)
-        return -log_px, kl_std_normal(mu, logvar)
+        return -log_px, self.prior_kl(mu, logvar, y)
+
+    # ------------------------------------------------------------------ the prior
+
+    def prior_kl(self, mu: Tensor, logvar: Tensor, y=None) -> Tensor:
+        """``KL(q(z|x) || p(z))`` per image ``(B,)``, closed form, for ``q = N(mu,
+        diag exp(logvar))`` (each ``(B, Z)``) and the prior ``p(z) = N(0, I)``; a model
+        with another prior (a CVAE's learned ``p(z|y)``) overrides it and
+        :meth:`log_prior`."""
+        return kl_std_normal(mu, logvar)
+
+    def log_prior(self, z: Tensor, y=None) -> Tensor:
+        """``log p(z)`` for ``z (..., Z)`` -> ``(...)`` nats; here ``N(0, I)``."""
+        return log_std_normal(z)
 
     def loss(self, batch) -> dict[str, Tensor]:
         """``recon + beta * kl``, per image averaged over the batch, in nats.
@@ -248,7 +262,7 @@ class BaseVAE(nn.Module):
         mu, logvar = self._encode(x, y)
         z = reparameterize(mu, logvar, n_samples=k, generator=generator)  # (k, B, Z)
         log_px_z = self.log_likelihood(x, self._decode(z, y))  # (k, B)
-        return log_px_z + log_std_normal(z) - log_normal(z, mu, logvar)
+        return log_px_z + self.log_prior(z, y) - log_normal(z, mu, logvar)
 
     # ------------------------------------------------------------------ images
 
