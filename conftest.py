@@ -13,6 +13,11 @@ import shutil
 import tempfile
 
 os.environ.setdefault("VAE_EDU_PROFILE", "smoke")
+# The README's test command runs one pytest-xdist worker per core; each worker, and every
+# kernel or subprocess it starts, then uses one thread: two workers of two threads each on
+# two cores oversubscribe the CPU, and torch's waiting threads make that slower than serial.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("VAE_EDU_OFFLINE", "1")
 if os.environ.get("VAE_EDU_CACHE_MODELS", "").strip().lower() != "off":
     _models = tempfile.mkdtemp(prefix="vae_edu_test_models_")

@@ -35,8 +35,9 @@ IGNORED = {"nbval-ignore-output", "nbval-skip"}
 # checked to change a float32 result before its run counts), run one at a time: together
 # their changes can cancel on a figure that each alone would move.
 ROUND_OFF_CONDITIONS = {
-    # MKL's conservative code path instead of its fastest GEMM kernels for this CPU
-    "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},
+    # MKL's conservative code path instead of its fastest GEMM kernels for this CPU, with a
+    # thread per core (the suite's own nbval run has one thread per xdist worker)
+    "mkl-compatible": {"MKL_CBWR": "COMPATIBLE", "OMP_NUM_THREADS": str(os.cpu_count() or 2)},
     # ATen's scalar kernels (as on a CPU without AVX2) and one thread: other reduction splits
     "scalar-kernels-one-thread": {"ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"},
 }
