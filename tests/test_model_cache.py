@@ -450,4 +450,7 @@ def test_the_training_code_digest_covers_the_models_and_not_the_tooling():
     assert {"train.py", "losses.py", "data.py", "models/vae.py", "models/cvae.py"} <= files
     assert not [f for f in files if f.startswith(("tooling/", "grading/", "widgets/"))]
     assert not [f for f in files if f.startswith("model_cache/")]
-    assert not {"viz.py", "atomic.py", "paths.py"} & files
+    assert not {"viz.py", "atomic.py", "paths.py", "kernel_free.py"} & files
+    # the colorization plots and explorer are presentation; its models and losses are not
+    assert {"colorization/models.py", "colorization/losses.py"} <= files
+    assert not {"colorization/plots.py", "colorization/widget.py"} & files

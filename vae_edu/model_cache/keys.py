@@ -21,9 +21,10 @@ from ..profiles import current_profile
 
 # what of the library is NOT training code: the course tooling, the exercises' checks and
 # the presentation and file-handling modules are left out, so that editing a plot or a
-# command does not invalidate every trained model
+# command does not invalidate every trained model (top-level names, or paths inside vae_edu/)
 _NOT_TRAINING_CODE = ("tooling", "grading", "viz.py", "widgets", "model_cache",
-                      "atomic.py", "paths.py", "__main__.py")
+                      "atomic.py", "paths.py", "__main__.py", "kernel_free.py",
+                      "colorization/plots.py", "colorization/widget.py")
 
 
 _digests: dict[int, tuple[weakref.ref, int, str]] = {}
@@ -225,8 +226,11 @@ def training_code_files() -> list[Path]:
     """The library sources that decide what training produces (the models, losses,
     training loop, data...), in a fixed order."""
     root = Path(__file__).resolve().parents[1]
-    return [path for path in sorted(root.rglob("*.py"))
-            if path.relative_to(root).parts[0] not in _NOT_TRAINING_CODE]
+    def training(path: Path) -> bool:
+        relative = path.relative_to(root)
+        return not {relative.parts[0], relative.as_posix()} & set(_NOT_TRAINING_CODE)
+
+    return [path for path in sorted(root.rglob("*.py")) if training(path)]
 
 
 @functools.cache
