@@ -16,6 +16,10 @@ Images are floats in [0, 1] (white digit on black, as in MNIST), in any of these
 clipped, with a warning (logits? apply ``torch.sigmoid`` first).
 
 Digits 0-9 always get the same colours, :data:`DIGIT_COLORS`, in every plot.
+Every figure made here carries a short description of what it shows (its alt text, for
+screen readers, JupyterLab and the course website); a figure a notebook builds itself
+gets one with :func:`describe`.  Shown in a Jupyter kernel, the stored ``image/png``
+output then has it in its metadata, ``{"image/png": {"alt": "..."}}``.
 Bad input (a wrong shape, NaN or inf values) raises one ``ValueError`` that says what
 was expected and what came.
 """
@@ -38,6 +42,8 @@ __all__ = [
     "DIGIT_COLORS",
     "bar_compare",
     "compare_rows",
+    "describe",
+    "description",
     "histogram",
     "image_grid",
     "plot_history",
@@ -164,6 +170,112 @@ def draw_image(ax, grid: np.ndarray, cmap: str = "gray") -> None:
     ax.set_yticks([])
 
 
+# ----------------------------------------------------------------------------- alt text
+
+_ALT_ATTR = "_vae_edu_alt"
+
+
+def describe(fig, text: str):
+    """Store a short description of what ``fig`` shows (its alt text) and return ``fig``.
+
+    Shown in a Jupyter kernel (at the end of a cell or with ``display(fig)``), the figure's
+    ``image/png`` output carries it in its metadata, ``{"image/png": {"alt": text}}``,
+    which JupyterLab, the course website and screen readers read.  Say what the figure
+    shows, not what it proves: ``"2-D codes of 5000 test images, one colour per digit"``.
+
+    Raises:
+        ValueError: ``fig`` is not a matplotlib Figure, or ``text`` is not a non-empty string.
+    """
+    if not isinstance(fig, Figure):
+        raise ValueError(
+            f"describe: expected a matplotlib Figure, got {type(fig).__name__}; "
+            "for an Axes pass ax.figure"
+        )
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"describe: expected a non-empty description string, got {text!r}")
+    setattr(_root_figure(fig), _ALT_ATTR, " ".join(text.split()))
+    install_alt_formatter()
+    return fig
+
+
+def description(fig) -> str | None:
+    """The description :func:`describe` stored on ``fig``, or ``None``."""
+    return getattr(_root_figure(fig), _ALT_ATTR, None) if isinstance(fig, Figure) else None
+
+
+def default_description(fig: Figure, ax, text: str) -> Figure:
+    """A library plot's own description when it made the figure (``ax is None``); drawn
+    into an ``ax`` of the notebook's figure, the notebook describes the whole figure."""
+    if ax is None:
+        describe(fig, text)
+    return fig
+
+
+def _title_part(title) -> str:
+    return f" titled '{title}'" if title else ""
+
+
+def install_alt_formatter() -> bool:
+    """Make the running IPython shell put a figure's description into the metadata of its
+    ``image/png`` output; returns False outside IPython.  Idempotent.
+
+    The shell's PNG formatter is replaced by a subclass that adds ``{"alt": ...}`` to
+    whatever the registered printer returns, so matplotlib_inline re-registering its
+    printer for ``Figure`` (``%matplotlib inline``, ``%config InlineBackend...``) keeps
+    the alt text.
+    """
+    import sys
+
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+    from IPython.core.formatters import PNGFormatter
+
+    shell = get_ipython()
+    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", None)
+    if not formatters or "image/png" not in formatters:
+        return False
+    old = formatters["image/png"]
+    if isinstance(old, _AltPNGFormatter):
+        return True
+    if not isinstance(old, PNGFormatter):  # someone else's formatter: leave it alone
+        return False
+    new = _alt_png_formatter_class()(parent=old.parent)
+    new.type_printers = old.type_printers  # the same dicts: later for_type() calls land here
+    new.deferred_printers = old.deferred_printers
+    new.singleton_printers = old.singleton_printers
+    new.enabled = old.enabled
+    formatters["image/png"] = new
+    return True
+
+
+class _AltPNGFormatter:  # marker base, so isinstance works before IPython is imported
+    pass
+
+
+_ALT_CLASS = None
+
+
+def _alt_png_formatter_class():
+    global _ALT_CLASS
+    if _ALT_CLASS is None:
+        from IPython.core.formatters import PNGFormatter
+
+        class AltPNGFormatter(PNGFormatter, _AltPNGFormatter):
+            def __call__(self, obj):
+                r = super().__call__(obj)
+                alt = description(obj) if isinstance(obj, Figure) else None
+                if r is None or not alt:
+                    return r
+                if isinstance(r, tuple) and len(r) == 2:
+                    data, md = r
+                    return data, {**(md or {}), "alt": alt}
+                return r, {"alt": alt}
+
+        _ALT_CLASS = AltPNGFormatter
+    return _ALT_CLASS
+
+
 # ----------------------------------------------------------------------------- images
 
 
@@ -194,6 +306,7 @@ def show_images(
 ) -> Figure:
     """Show images in a grid (see :func:`image_grid` for the shapes): grey from 0 (black)
     to 1 (white), no ticks.  ``padding=0`` shows e.g. a latent manifold seamlessly."""
+    ax_in = ax
     a = _as_images(images)
     _warn_outside_unit(a, "show_images")
     grid = image_grid(a, nrow=nrow, padding=padding)
@@ -205,7 +318,13 @@ def show_images(
     draw_image(ax, grid)
     if title:
         ax.set_title(title)
-    return fig
+    rows = math.ceil(len(a) / min(nrow, len(a)))
+    return default_description(
+        fig,
+        ax_in,
+        f"a grid of {len(a)} images, {rows} row(s) of up to {min(nrow, len(a))}"
+        f"{_title_part(title)}",
+    )
 
 
 def compare_rows(
@@ -241,7 +360,9 @@ def compare_rows(
         ax.set_ylabel(str(label), rotation=0, ha="right", va="center")
     if title:
         fig.suptitle(title)
-    return fig
+    names = ", ".join(str(label) for label in rows)
+    text = f"{len(rows)} rows of up to {n} images, top to bottom: {names}{_title_part(title)}"
+    return describe(fig, text)
 
 
 def show_filters(weight, n: int = 64, nrow: int = 8, title: str | None = None, ax=None) -> Figure:
@@ -262,7 +383,12 @@ def show_filters(weight, n: int = 64, nrow: int = 8, title: str | None = None, a
     low, high = w.min(axis=1, keepdims=True), w.max(axis=1, keepdims=True)
     span = high - low
     scaled = np.where(span > 0, (w - low) / np.where(span > 0, span, 1.0), 0.5)
-    return show_images(scaled, nrow=nrow, title=title, ax=ax)
+    fig = show_images(scaled, nrow=nrow, title=title, ax=ax)
+    text = (
+        f"the first {len(w)} learned filters (weight rows) as 28 x 28 images, each "
+        f"scaled to its own range{_title_part(title)}"
+    )
+    return default_description(fig, ax, text)
 
 
 # ----------------------------------------------------------------------------- codes
@@ -293,6 +419,7 @@ def scatter_codes(
             "sklearn.manifold.TSNE(2).fit_transform(codes)"
         )
     _check_finite(z, "scatter_codes: codes")
+    ax_in = ax
     fig, ax = figure_and_axes(ax, (5, 5))
     if labels is None:
         ax.scatter(z[:, 0], z[:, 1], s=s, alpha=alpha, color="0.4")
@@ -328,7 +455,12 @@ def scatter_codes(
     ax.set_ylabel("$z_2$")
     if title:
         ax.set_title(title)
-    return fig
+    what = "one colour per digit" if labels is not None else "in grey"
+    return default_description(
+        fig,
+        ax_in,
+        f"scatter plot of {len(z)} 2-D codes (z1 across, z2 up), {what}{_title_part(title)}",
+    )
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -363,6 +495,7 @@ def plot_history(
     for part in parts:
         if part not in available:
             raise KeyError(f"no loss part {part!r} in the history; the parts are {available}")
+    ax_in = ax
     fig, ax = figure_and_axes(ax, (6, 4))
     offset = len({line.get_color() for line in ax.get_lines()})  # colours already on ax
     prefix = f"{label} " if label else ""
@@ -387,7 +520,13 @@ def plot_history(
     ax.legend()
     if title:
         ax.set_title(title)
-    return fig
+    n_epochs = max(len(splits["train"]), len(splits["test"]))
+    return default_description(
+        fig,
+        ax_in,
+        f"line plot of {', '.join(parts)} over {n_epochs} epochs, train solid, "
+        f"test dashed{_title_part(title)}",
+    )
 
 
 def histogram(
@@ -398,6 +537,7 @@ def histogram(
     if v.size == 0:
         raise ValueError("histogram: expected at least one value, got none")
     _check_finite(v, "histogram")
+    ax_in = ax
     fig, ax = figure_and_axes(ax, (5, 3.5))
     ax.hist(v, bins=bins, color="C0")
     ax.set_ylabel("count")
@@ -405,7 +545,10 @@ def histogram(
         ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title)
-    return fig
+    of = f" of {xlabel}" if xlabel else ""
+    return default_description(
+        fig, ax_in, f"histogram{of} over {v.size} values, {bins} bins{_title_part(title)}"
+    )
 
 
 def bar_compare(
@@ -426,6 +569,7 @@ def bar_compare(
     except (TypeError, ValueError) as err:
         raise ValueError(f"bar_compare: expected numbers as values, got {values!r}") from err
     _check_finite(np.asarray(heights), "bar_compare")
+    ax_in = ax
     fig, ax = figure_and_axes(ax, (max(3.0, 1.2 * len(values) + 1), 3.5))
     labels = [str(k) for k in values]
     bars = ax.bar(labels, heights, color=[f"C{i % 10}" for i in range(len(labels))])
@@ -435,4 +579,8 @@ def bar_compare(
         ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    return fig
+    bars_text = ", ".join(f"{k} {fmt.format(h)}" for k, h in zip(labels, heights, strict=True))
+    return default_description(fig, ax_in, f"bar chart: {bars_text}{_title_part(title)}")
+
+
+install_alt_formatter()  # in a kernel, from the first import of the plots
