@@ -13,7 +13,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..viz import draw_image, figure_and_axes, tile_images
+from ..viz import default_description, describe, draw_image, figure_and_axes, tile_images
 from .lab import AB_SCALE, lab_to_rgb, merge_grey_color
 from .losses import ColorHistogram
 
@@ -68,6 +68,7 @@ def show_samples(
     ncol = len(columns)
     grid = tile_images(tiles, ncol, 2, 1.0)
     h, w = grey.shape[2:]
+    ax_in = ax
     fig, ax = figure_and_axes(ax, (0.55 * ncol + 0.5, 0.55 * b + 0.6))
     draw_image(ax, grid)
     labels = ["grey"] + (["truth"] if truth is not None else [])
@@ -88,7 +89,8 @@ def show_samples(
                               "linewidth": 0})
     if title:
         ax.set_title(title, fontsize=9, pad=10)
-    return fig
+    cols = ", ".join(labels + [f"{k} colourizations"])
+    return default_description(fig, ax_in, f"{b} rows of images, left to right: {cols}")
 
 
 def scatter_hue_codes(
@@ -119,6 +121,7 @@ def scatter_hue_codes(
             f"{hue.shape}"
         )
     colors = hue_rgb(hues)
+    ax_in = ax
     fig, ax = figure_and_axes(ax, (4.2, 4.0))
     for k, rgb in enumerate(colors):
         label = names[k] if names else f"hue {k}"
@@ -137,7 +140,9 @@ def scatter_hue_codes(
         handle.set_sizes([30])
     if title:
         ax.set_title(title)
-    return fig
+    crosses = f", {len(means)} mixture means as black crosses" if means is not None else ""
+    text = f"scatter plot of {len(codes)} 2-D codes coloured by their image's hue{crosses}"
+    return default_description(fig, ax_in, text)
 
 
 def show_ab_prior(histogram: ColorHistogram, lightness: float = 60.0) -> Figure:
@@ -166,4 +171,5 @@ def show_ab_prior(histogram: ColorHistogram, lightness: float = 60.0) -> Figure:
     for ax in axes:
         ax.set_xlabel("a (green - red)")
         ax.set_ylabel("b (blue - yellow)")
-    return fig
+    return describe(fig, "three maps over the ab colour plane: the colour of each bin, the "
+                    "prior p(q) and the L_hist weight w(q), both on log scales")
