@@ -148,3 +148,77 @@ def test_the_output_size_is_bounded():
         image_slider(noise, [str(i) for i in range(400)], title="t", alt="a", max_bytes=100_000)
     s = image_slider(noise, [str(i) for i in range(400)], title="t", alt="a")
     assert s.nbytes < 3_000_000
+
+
+# ----------------------------------------------------------------------------- widget twins
+# Each precomputed view must show exactly what its live widget shows at the same setting.
+
+
+def _seeded(build):
+    torch.manual_seed(0)
+    return build().eval()
+
+
+def _sheet_tile(slider, r, k, h=28, w=28):
+    """Tile (r, k) of a 2-D slider's tiled PNG, as uint8."""
+    sheet = png_of(slider._repr_mimebundle_()[0]["image/png"])
+    return sheet[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + k * (w + 1) : 1 + k * (w + 1) + w]
+
+
+def _u8(image):
+    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def test_the_widget_twins_match_their_live_widgets():
+    from vae_edu.kernel_free import kernel_free_view
+    from vae_edu.models import CVAE, VAE
+    from vae_edu.widgets import (
+        AttributeProgression,
+        AttributeSliders,
+        ConditionalSliders,
+        LatentSliders,
+        ManifoldExplorer,
+    )
+
+    vae = _seeded(lambda: VAE(784, 32, 4))
+    live = LatentSliders(vae, torch.tensor([0.5, -0.2, 0.1, 0.0]))
+    view = kernel_free_view(live, steps=5)  # values -3, -1.5, 0, 1.5, 3
+    live.set_latent(2, 1.5)
+    assert np.abs(_sheet_tile(view, 2, 3).astype(int) - _u8(live.render())).max() <= 1
+    assert view.frames == 4 * 5
+
+    vae2 = _seeded(lambda: VAE(784, 32, 2))
+    live = ManifoldExplorer(vae2)
+    view = kernel_free_view(live, n=5)  # row 0: z2 = +3, column 4: z1 = +3
+    live.set_z([3.0, 3.0])
+    assert np.abs(_sheet_tile(view, 0, 4).astype(int) - _u8(live.render())).max() <= 1
+
+    cvae = _seeded(lambda: CVAE(10, 2, 32))
+    live = ConditionalSliders(cvae, y=3)
+    view = kernel_free_view(live, steps=3)  # columns z[0] = -3, 0, 3, z[1] = -3, 0, 3
+    live.set_label(7)
+    live.set_latent(1, -3.0)
+    assert np.abs(_sheet_tile(view, 7, 3).astype(int) - _u8(live.render())).max() <= 1
+    assert view.frames == 10 * 6
+
+    live = AttributeProgression(cvae, 3, 8)
+    view = kernel_free_view(live, steps=5, n_z=2)
+    live.set_alpha(0.75)
+    assert np.abs(_sheet_tile(view, 0, 3).astype(int) - _u8(live.render())).max() <= 1
+
+    acvae = _seeded(lambda: CVAE(12, 2, 32, prior="learned"))
+    live = AttributeSliders(
+        acvae,
+        3,
+        torch.tensor([-1.0, 0.0]),
+        torch.tensor([1.0, 2.0]),
+        ["thickness", "slant"],
+        z=torch.tensor([0.3, -0.3]),
+        alpha=0.5,
+    )
+    view = kernel_free_view(live, steps=5)
+    live.set_alpha("slant", 0.25)
+    assert np.abs(_sheet_tile(view, 1, 1).astype(int) - _u8(live.render())).max() <= 1
+
+    with pytest.raises(ValueError, match="expected a widget"):
+        kernel_free_view(vae)

@@ -40,7 +40,19 @@ from torch import Tensor
 
 from .validation import nonnegative_int, positive_int
 
-__all__ = ["MAX_BYTES", "ImageSlider", "image_slider", "image_slider_2d", "tile"]
+__all__ = [
+    "MAX_BYTES",
+    "ImageSlider",
+    "attribute_slider",
+    "conditional_slider",
+    "image_slider",
+    "image_slider_2d",
+    "kernel_free_view",
+    "manifold_slider",
+    "progression_slider",
+    "tile",
+    "traversal_slider",
+]
 
 #: The largest tiled PNG a slider stores (bytes): its text/html and image/png outputs hold
 #: it once each, base64 (x 4/3), so one slider adds at most about 2 x 1.33 x this to the
@@ -306,4 +318,186 @@ def image_slider_2d(
         alt=alt,
         scale=_scale(scale),
         max_bytes=positive_int(max_bytes, "image_slider_2d: max_bytes"),
+    )
+
+
+# ----------------------------------------------------------------------------- widgets
+# The precomputed twin of each latent explorer of vae_edu.widgets: what its sliders can
+# show, decoded on a grid, as one kernel-free slider (lectures 06 and 08).
+
+
+def _values(span: float, steps: int, name: str) -> Tensor:
+    steps = positive_int(steps, f"{name}: steps")
+    if steps < 2:
+        raise ValueError(f"{name}: steps must be at least 2, got {steps}")
+    return torch.linspace(-span, span, steps)
+
+
+def _model_name(widget) -> str:
+    return type(widget.model).__name__
+
+
+def traversal_slider(widget, *, steps: int = 13, scale: int = 3) -> ImageSlider:
+    """``LatentSliders``: each latent of ``widget.dims`` moved alone over
+    ``linspace(-span, span, steps)``, the others at the starting code ``z0``: two sliders,
+    the latent and its value (``len(dims) x steps`` decoded images)."""
+    from .widgets.base import decode_codes
+
+    values = _values(widget.span, steps, "traversal_slider")
+    z0, dims = widget.z0, widget.dims
+    z = z0.repeat(len(dims), len(values), 1)  # (D, S, Z)
+    for r, d in enumerate(dims):
+        z[r, :, d] = values
+    images = decode_codes(widget.model, z.reshape(-1, len(z0)), widget._condition())
+    grid = images.reshape(len(dims), len(values), *images.shape[1:])
+    return image_slider_2d(
+        grid,
+        [f"z[{d}]" for d in dims],
+        [f"{v:+.2f}" for v in values.tolist()],
+        row_name="latent",
+        col_name="value",
+        title=f"{len(dims)} latents x {len(values)} values, decoded without a kernel",
+        alt=f"the {_model_name(widget)}'s decoded image as one latent moves from "
+        f"-{widget.span:g} to {widget.span:g}, the others at the starting code",
+        scale=scale,
+    )
+
+
+def manifold_slider(widget, *, n: int = 25, scale: int = 3) -> ImageSlider:
+    """``ManifoldExplorer``: the 2-D latent plane decoded on an ``n x n`` grid over
+    ``[-span, span]^2`` (:func:`vae_edu.evaluate.manifold_grid`), sliders z2 and z1; the
+    fallback PNG is the manifold itself (z2 from +span at the top)."""
+    from .evaluate import manifold_grid
+
+    n = positive_int(n, "manifold_slider: n")
+    if n < 2:
+        raise ValueError(f"manifold_slider: n must be at least 2, got {n}")
+    images = manifold_grid(widget.model, n=n, span=widget.span, y=widget.y).detach().cpu()
+    values = torch.linspace(-widget.span, widget.span, n).tolist()
+    return image_slider_2d(
+        images.reshape(n, n, *images.shape[1:]),
+        [f"{v:+.2f}" for v in reversed(values)],
+        [f"{v:+.2f}" for v in values],
+        row_name="z₂",
+        col_name="z₁",
+        title=f"the 2-D latent plane on a {n} x {n} grid, decoded without a kernel",
+        alt=f"digits decoded by the {_model_name(widget)} over a {n} x {n} grid of its "
+        f"2-D latent space, z1 and z2 from -{widget.span:g} to {widget.span:g}",
+        scale=scale,
+    )
+
+
+def conditional_slider(widget, *, steps: int = 9, scale: int = 3) -> ImageSlider:
+    """``ConditionalSliders``: for every label y (one slider), each latent of
+    ``widget.dims`` moved alone over ``linspace(-span, span, steps)`` from ``z0`` (the
+    other slider: latent and value), decoded by ``p(x | z, y)``."""
+    from .widgets.base import decode_codes
+
+    values = _values(widget.span, steps, "conditional_slider")
+    z0, dims = widget.z0, widget.dims
+    z = z0.repeat(len(dims), len(values), 1)
+    for r, d in enumerate(dims):
+        z[r, :, d] = values
+    z = z.reshape(-1, len(z0))  # (D * S, Z)
+    labels = range(widget.y_dim)
+    images = torch.stack(
+        [decode_codes(widget.model, z, torch.full((len(z),), y, dtype=torch.long)) for y in labels]
+    )  # (Y, D * S, C, H, W)
+    cols = [f"z[{d}] = {v:+.2f}" for d in dims for v in values.tolist()]
+    return image_slider_2d(
+        images,
+        [str(y) for y in labels],
+        cols,
+        row_name="y",
+        col_name="latent = value",
+        title=f"every label y x {len(dims)} latents x {len(values)} values, without a kernel",
+        alt=f"the {_model_name(widget)}'s decoded image for each label y, one latent moved "
+        "at a time from the starting code",
+        scale=scale,
+    )
+
+
+def attribute_slider(widget, *, steps: int = 11, scale: int = 3) -> ImageSlider:
+    """``AttributeSliders``: each attribute's alpha moved alone over ``linspace(0, 1,
+    steps)``, the others at their starting alphas, the digit and z fixed."""
+    from .widgets.base import decode_codes
+
+    steps = positive_int(steps, "attribute_slider: steps")
+    if steps < 2:
+        raise ValueError(f"attribute_slider: steps must be at least 2, got {steps}")
+    alphas = torch.linspace(0.0, 1.0, steps)
+    start, n_attr = widget.alphas, len(widget.names)
+    a = start.repeat(n_attr, steps, 1)  # (A, S, A)
+    for j in range(n_attr):
+        a[j, :, j] = alphas
+    a = a.reshape(-1, n_attr)
+    u = (1 - a) * widget.y_min + a * widget.y_max
+    one_hot = torch.nn.functional.one_hot(torch.tensor(widget.digit), widget.n_classes)
+    y = torch.cat([one_hot.float().expand(len(u), -1), u], dim=1)
+    z = widget.z.expand(len(y), -1)
+    if callable(getattr(widget.model, "latent_from_noise", None)):
+        with torch.no_grad():
+            z = widget.model.latent_from_noise(z, y).detach().cpu()
+    images = decode_codes(widget.model, z, y)
+    return image_slider_2d(
+        images.reshape(n_attr, steps, *images.shape[1:]),
+        list(widget.names),
+        [f"{v:.2f}" for v in alphas.tolist()],
+        row_name="attribute",
+        col_name="α",
+        title=f"digit {widget.digit}: {n_attr} attributes x {steps} alphas, without a kernel",
+        alt=f"the digit {widget.digit} decoded with one attribute moved from its 5th to its "
+        "95th percentile (alpha 0 to 1), the others and z fixed",
+        scale=scale,
+    )
+
+
+def progression_slider(widget, *, steps: int = 21, n_z: int = 6, scale: int = 3) -> ImageSlider:
+    """``AttributeProgression``: ``y_alpha = (1 - alpha) y_min + alpha y_max`` over
+    ``linspace(0, 1, steps)`` for the widget's z and ``n_z - 1`` more draws z ~ N(0, I)
+    (seed 0), the "new z" button's role: sliders z and alpha."""
+    from .models import interpolate_attributes
+    from .widgets.base import decode_codes
+
+    steps = positive_int(steps, "progression_slider: steps")
+    n_z = positive_int(n_z, "progression_slider: n_z")
+    alphas = torch.linspace(0.0, 1.0, steps)
+    g = torch.Generator().manual_seed(0)
+    zs = torch.cat([widget.z[None], torch.randn(n_z - 1, widget.latent_dim, generator=g)])
+    y = interpolate_attributes(widget.y_min, widget.y_max, alphas)  # (S, y_dim)
+    images = torch.stack([decode_codes(widget.model, z.expand(steps, -1), y) for z in zs])
+    return image_slider_2d(
+        images,
+        ["the widget's z"] + [f"z ~ N(0, I) #{k}" for k in range(1, n_z)],
+        [f"{v:.2f}" for v in alphas.tolist()],
+        row_name="z",
+        col_name="α",
+        title=f"y_α = (1 - α) {widget._min_text} + α {widget._max_text} for {n_z} codes z",
+        alt=f"images decoded as the condition moves from {widget._min_text} to "
+        f"{widget._max_text} (alpha 0 to 1), for {n_z} fixed codes z",
+        scale=scale,
+    )
+
+
+def kernel_free_view(widget, **options) -> ImageSlider:
+    """The kernel-free twin of a latent explorer of :mod:`vae_edu.widgets`:
+    :func:`traversal_slider` (``LatentSliders``), :func:`conditional_slider`
+    (``ConditionalSliders``), :func:`manifold_slider` (``ManifoldExplorer``),
+    :func:`attribute_slider` (``AttributeSliders``), :func:`progression_slider`
+    (``AttributeProgression``); ``options`` go to that function (steps, n, scale...)."""
+    from . import widgets as w
+
+    for cls, make in (
+        (w.ConditionalSliders, conditional_slider),  # before its base class LatentSliders
+        (w.LatentSliders, traversal_slider),
+        (w.ManifoldExplorer, manifold_slider),
+        (w.AttributeSliders, attribute_slider),
+        (w.AttributeProgression, progression_slider),
+    ):
+        if isinstance(widget, cls):
+            return make(widget, **options)
+    raise ValueError(
+        f"kernel_free_view: expected a widget of vae_edu.widgets (LatentSliders, "
+        f"ConditionalSliders, ManifoldExplorer, AttributeSliders, AttributeProgression), got "
+        f"{type(widget).__name__}"
     )
