@@ -8,7 +8,14 @@ import skimage.data
 import torch
 
 from vae_edu.colorization import ColorFields, hued_mnist, load_photos, photo_patches
-from vae_edu.colorization.data import HUES, INK_LIGHTNESS, hue_names, load_cifar10
+from vae_edu.colorization.data import (
+    HUES,
+    INK_LIGHTNESS,
+    PHOTOS,
+    TEST_PHOTOS,
+    hue_names,
+    load_cifar10,
+)
 from vae_edu.colorization.lab import AB_SCALE, lab_to_rgb, rgb_to_lab
 from vae_edu.data import MNISTSplit
 
@@ -87,14 +94,41 @@ def test_photo_patches_split_each_photograph_without_overlap():
         photo_patches(64, photos=("chelsea",), downscale=4, device="cpu")
 
 
-def test_offline_there_is_no_cifar_and_the_photos_come_from_skimage(capsys):
+def test_offline_there_is_no_cifar_and_the_photos_are_the_shipped_ones(capsys):
     assert load_cifar10(device="cpu") is None
     photos = load_photos(device="cpu")
-    assert "scikit-image" in capsys.readouterr().out
-    assert photos.source == "scikit-image photo patches"
+    out = capsys.readouterr().out
+    assert all(name in out for name in PHOTOS)
+    assert photos.source == "shipped photographs (patches)"
     assert photos.train.image_size == (32, 32) and len(photos.train) > 1000
-    with pytest.raises(RuntimeError, match="source='skimage'"):
+    with pytest.raises(RuntimeError, match="source='photos'"):
         load_photos(source="cifar10", device="cpu")
+    with pytest.raises(ValueError, match="'photos' or 'cifar10'"):
+        load_photos(source="auto", device="cpu")
+
+
+def test_load_photos_tests_on_photographs_no_training_patch_comes_from():
+    photos = load_photos(device="cpu", quiet=True)
+    train_names = tuple(n for n in PHOTOS if n not in TEST_PHOTOS)
+    assert TEST_PHOTOS and train_names and not set(TEST_PHOTOS) & set(train_names)
+    # the test set is exactly the patches of the test photographs, the training set
+    # those of the others: each photograph's patches built on their own (as the test
+    # part of a pair with another photograph), in the order of PHOTOS
+    def alone(name):
+        other = next(n for n in PHOTOS if n != name)
+        return photo_patches(32, photos=(name, other), test_photos=(name,), device="cpu")[1]
+
+    test = torch.cat([alone(n).color for n in TEST_PHOTOS])
+    train = torch.cat([alone(n).color for n in train_names])
+    assert torch.equal(photos.test.color, test) and torch.equal(photos.train.color, train)
+    with pytest.raises(ValueError, match="proper subset"):
+        photo_patches(32, photos=("coffee",), test_photos=("coffee",), device="cpu")
+    with pytest.raises(ValueError, match="proper subset"):
+        photo_patches(32, photos=("coffee", "rocket"), test_photos=("astronaut",),
+                      device="cpu")
+    # and no test patch equals any training patch
+    flat_test, flat_train = photos.test.color.flatten(1), photos.train.color.flatten(1)
+    assert torch.cdist(flat_test[:200], flat_train).min() > 0
 
 
 class _FakeCIFAR10:
@@ -130,7 +164,7 @@ def test_cached_cifar10_becomes_lab_colour_fields(fake_cifar):
     lab = rgb_to_lab(rgb.double())
     torch.testing.assert_close(train.grey.double(), lab[:, :1] / 100, atol=1e-4, rtol=0)
     torch.testing.assert_close(train.color.double(), lab[:, 1:] / AB_SCALE, atol=1e-4, rtol=0)
-    photos = load_photos(12, 5, device="cpu")
+    photos = load_photos(12, 5, source="cifar10", device="cpu")
     assert photos.source == "CIFAR-10" and (len(photos.train), len(photos.test)) == (12, 5)
     assert fake_cifar.downloads == []
 

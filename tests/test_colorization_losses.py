@@ -17,6 +17,7 @@ from vae_edu.colorization import (
     image_gradients,
     l2_loss,
     mahalanobis_loss,
+    mdn_nearest_nll,
     mdn_nll,
 )
 
@@ -337,3 +338,49 @@ def test_pca_fit_leaves_the_global_random_numbers_alone():
     torch.manual_seed(123)
     ColorPCA(2).fit(_fields().float())
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_mdn_nearest_nll_by_hand_and_its_gradient_reaches_only_the_closest_mean():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    means = torch.randn(3, 4, 2, dtype=torch.float64, requires_grad=True)
+    z = torch.randn(3, 2, dtype=torch.float64)
+    sigma = 0.3
+    total, nearest = 0.0, []
+    for b in range(3):
+        d2 = [float(((z[b] - means[b, i].detach()) ** 2).sum()) for i in range(4)]
+        i = min(range(4), key=d2.__getitem__)
+        nearest.append(i)
+        pi = math.exp(logits[b, i].item()) / sum(math.exp(v) for v in logits[b].tolist())
+        log_n = -d2[i] / (2 * sigma**2) - math.log(2 * math.pi * sigma**2)  # Z = 2
+        total += -(math.log(pi) + log_n)
+    loss = mdn_nearest_nll(logits, means, z, sigma)
+    assert loss.item() == pytest.approx(total / 3, rel=1e-12)
+    # an upper bound of the full mixture NLL
+    assert loss.item() >= mdn_nll(logits, means, z, sigma).item()
+    loss.backward()
+    for b in range(3):
+        for i in range(4):
+            moved = means.grad[b, i].abs().sum().item()
+            assert (moved > 0) == (i == nearest[b])
+    assert (logits.grad.abs() > 0).all()  # every weight: through the softmax
+    # the full mixture NLL moves every mean
+    means.grad = None
+    mdn_nll(logits, means, z, sigma).backward()
+    assert (means.grad.abs().sum(-1) > 0).all()
+
+
+def test_mdn_objective_option():
+    from vae_edu.colorization import MDN
+
+    torch.manual_seed(0)
+    grey, z = torch.rand(5, 1, 28, 28), torch.randn(5, 2)
+    mixture = MDN((28, 28), 2, components=3)
+    nearest = MDN((28, 28), 2, components=3, objective="nearest")
+    nearest.load_state_dict(mixture.state_dict())
+    logits, means = mixture(grey)
+    torch.testing.assert_close(mixture.loss((grey, z))["loss"], mdn_nll(logits, means, z, 0.2))
+    torch.testing.assert_close(nearest.loss((grey, z))["loss"],
+                               mdn_nearest_nll(logits, means, z, 0.2))
+    with pytest.raises(ValueError, match="'mixture'"):
+        MDN((28, 28), 2, objective="closest")

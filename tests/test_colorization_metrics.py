@@ -22,6 +22,8 @@ from vae_edu.colorization import (
     hued_mnist,
     mode_coverage,
     score_colorizer,
+    weighted_coverage,
+    weighted_diversity,
 )
 from vae_edu.colorization.lab import AB_SCALE
 from vae_edu.data import MNISTSplit
@@ -132,5 +134,77 @@ def test_score_colorizer_averages_over_batches_in_lab_units():
     assert scores["diversity"] == pytest.approx(AB_SCALE * diversity(samples).item(), rel=1e-5)
     assert scores["coverage"] == pytest.approx(
         mode_coverage(samples, fields.grey, fields.hues).item(), rel=1e-6)
+    means, pi = model.components(fields.grey)  # all M components and their weights
+    assert scores["diversity_weighted"] == pytest.approx(
+        AB_SCALE * weighted_diversity(means, pi).item(), rel=1e-5)
+    assert scores["coverage_weighted"] == pytest.approx(
+        weighted_coverage(means, pi, fields.grey, fields.hues).item(), rel=1e-5)
     no_hues = ColorFields(fields.grey, fields.color)
-    assert set(score_colorizer(model, no_hues, k=2)) == {"best_of_k", "diversity"}
+    assert set(score_colorizer(model, no_hues, k=2)) == {"best_of_k", "diversity",
+                                                         "diversity_weighted"}
+    # a model without components (one answer per image) gets no weighted figures
+    assert "coverage_weighted" not in score_colorizer(vae_free_model(), fields, k=2)
+
+
+def vae_free_model():
+    from vae_edu.colorization import L2Colorizer
+
+    return L2Colorizer((28, 28)).eval()
+
+
+def test_weighted_coverage_is_the_pi_mass_on_the_right_modes_each_up_to_its_share():
+    fields = _hued(n=2)
+    grey, hues = fields.grey[:1], fields.hues
+    t = grey / grey.flatten(1).amax(1).view(-1, 1, 1, 1)
+
+    def draw(*which):  # one colour field per hue index, -1 for a grey one
+        return torch.stack([t[0] * (hues[k] if k >= 0 else torch.zeros(2)).view(2, 1, 1)
+                            for k in which])[None]
+
+    samples = draw(0, 0, 1, -1, 2)  # red, red, yellow, grey, green
+    pi = torch.tensor([[0.5, 0.2, 0.2, 0.06, 0.04]])
+    # red carries 0.7 (counted up to 1/4), yellow 0.2, green 0.04, blue 0, grey 0.06
+    assert weighted_coverage(samples, pi, grey, hues).item() == pytest.approx(
+        0.25 + 0.2 + 0.04)
+    # the same as 1 - total variation to the uniform distribution over the 4 hues
+    model = {0: 0.7, 1: 0.2, 2: 0.04, 3: 0.0, -1: 0.06}
+    truth = {0: 0.25, 1: 0.25, 2: 0.25, 3: 0.25, -1: 0.0}
+    tv = 0.5 * sum(abs(model[h] - truth[h]) for h in model)
+    assert weighted_coverage(samples, pi, grey, hues).item() == pytest.approx(1 - tv)
+    # all four hues at a quarter each: 1; the unweighted coverage cannot tell the two apart
+    four = draw(0, 1, 2, 3)
+    assert weighted_coverage(four, torch.full((1, 4), 0.25), grey, hues).item() == (
+        pytest.approx(1.0))
+    heavy_red = torch.tensor([[0.97, 0.01, 0.01, 0.01]])
+    assert weighted_coverage(four, heavy_red, grey, hues).item() == pytest.approx(0.28)
+    assert mode_coverage(four, grey, hues).item() == 1.0
+    with pytest.raises(ValueError, match="sum to 1"):
+        weighted_coverage(four, torch.full((1, 4), 0.3), grey, hues)
+    with pytest.raises(ValueError, match=r"\(B, M\)"):
+        weighted_coverage(four, torch.full((1, 3), 1 / 3), grey, hues)
+
+
+def test_weighted_diversity_is_the_expected_distance_of_two_mixture_draws():
+    samples, _ = _samples(seed=2, b=2, k=4)
+    pi = torch.softmax(torch.tensor([[2.0, 0.0, -1.0, 0.5], [0.0, 0.0, 0.0, 3.0]],
+                                    dtype=torch.float64), 1)
+    expected = sum(
+        sum(pi[b, i] * pi[b, j] * _rms(samples[b, i], samples[b, j])
+            for i in range(4) for j in range(4))
+        for b in range(2)
+    ) / 2
+    assert weighted_diversity(samples, pi).item() == pytest.approx(float(expected), rel=1e-12)
+    # Monte Carlo: pick two components independently by pi and average their distance
+    gen = torch.Generator().manual_seed(0)
+    n = 200_000
+    total = 0.0
+    for b in range(2):
+        i = torch.multinomial(pi[b], n, replacement=True, generator=gen)
+        j = torch.multinomial(pi[b], n, replacement=True, generator=gen)
+        d = field_distance(samples[b].unsqueeze(1), samples[b].unsqueeze(0))  # (4, 4)
+        total += d[i, j].mean().item()
+    assert weighted_diversity(samples, pi).item() == pytest.approx(total / 2, rel=0.01)
+    # equal weights: (1 - 1/M) times the unweighted diversity (the i = j pairs count 0)
+    equal = torch.full((2, 4), 0.25, dtype=torch.float64)
+    assert weighted_diversity(samples, equal).item() == pytest.approx(
+        0.75 * diversity(samples).item(), rel=1e-12)

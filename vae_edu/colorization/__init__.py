@@ -6,12 +6,13 @@ samples from P(C | G), the colour field C given the grey image G. The modules:
 
 * :mod:`~vae_edu.colorization.lab`: sRGB <-> Lab in torch; G is L, C is ab;
 * :mod:`~vae_edu.colorization.data`: the hued-MNIST ambiguity set, patches of the
-  photographs shipped with scikit-image, CIFAR-10 when it can be had;
+  photographs shipped with scikit-image and scikit-learn, CIFAR-10 on request;
 * :mod:`~vae_edu.colorization.losses`: L_hist, L_mah, L_grad (the decoder loss) and the
   MDN's negative log-likelihood;
 * :mod:`~vae_edu.colorization.models`: L2 regression, a CVAE, the colour-field VAE and
   the mixture density network;
-* :mod:`~vae_edu.colorization.metrics`: best-of-k error, diversity, mode coverage;
+* :mod:`~vae_edu.colorization.metrics`: best-of-k error, diversity, mode coverage (and
+  their versions weighted by the mixture weights);
 * :mod:`~vae_edu.colorization.plots` and :mod:`~vae_edu.colorization.widget`: figures and
   an explorer of the M colourizations of an image.
 """
@@ -27,6 +28,7 @@ from .losses import (
     image_gradients,
     l2_loss,
     mahalanobis_loss,
+    mdn_nearest_nll,
     mdn_nll,
 )
 from .metrics import (
@@ -36,6 +38,8 @@ from .metrics import (
     hue_of,
     mode_coverage,
     score_colorizer,
+    weighted_coverage,
+    weighted_diversity,
 )
 from .models import MDN, ColorCVAE, ColorFieldVAE, DiverseColorizer, L2Colorizer
 
@@ -63,6 +67,7 @@ __all__ = [
     "lab_to_rgb",
     "load_photos",
     "mahalanobis_loss",
+    "mdn_nearest_nll",
     "mdn_nll",
     "merge_grey_color",
     "mode_coverage",
@@ -70,4 +75,6 @@ __all__ = [
     "rgb_to_lab",
     "score_colorizer",
     "split_grey_color",
+    "weighted_coverage",
+    "weighted_diversity",
 ]

@@ -7,10 +7,10 @@ Three sources, from a toy you can read off to real photographs:
   information at all about the hue: the right answer to "what colour is this digit?"
   is a distribution with one mode per hue.
 * :func:`photo_patches`: patches cut from the colour photographs that ship inside
-  scikit-image (no download); the test patches come from a strip of each photograph
-  that no training patch overlaps.
-* :func:`load_cifar10`: CIFAR-10 through torchvision, used by :func:`load_photos` when
-  it is cached or can be downloaded, never required (``$VAE_EDU_OFFLINE`` skips it).
+  scikit-image and scikit-learn (no download); :func:`load_photos` tests on patches of
+  photographs that no training patch comes from.
+* :func:`load_cifar10`: CIFAR-10 through torchvision, only on request
+  (``load_photos(source="cifar10")``), never required (``$VAE_EDU_OFFLINE`` skips it).
 
 Every set is a :class:`ColorFields`: ``grey (N, 1, H, W)`` = L / 100 in [0, 1] and
 ``color (N, 2, H, W)`` = ab / :data:`~vae_edu.colorization.lab.AB_SCALE` (see
@@ -37,6 +37,7 @@ __all__ = [
     "HUES",
     "INK_LIGHTNESS",
     "PHOTOS",
+    "TEST_PHOTOS",
     "ColorFields",
     "PhotoData",
     "hue_names",
@@ -55,8 +56,16 @@ HUES: dict[str, tuple[float, float]] = {
 #: The Lab lightness L of a fully inked MNIST pixel in the ambiguity set (0-100).
 INK_LIGHTNESS = 60.0
 
-#: The scikit-image photographs that ship inside the package (no download needed).
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
+#: Every colour photograph of a natural scene that ships inside the installed packages
+#: (no download): scikit-image's astronaut, chelsea (a cat), coffee, rocket and the left
+#: view of its stereo motorcycle pair, and scikit-learn's china (a temple) and flower.
+#: Left out: skimage's ``cat`` (the same picture as ``chelsea``), the right motorcycle
+#: view (the same scene), the synthetic ``colorwheel`` and ``logo``, and the scientific
+#: images ``hubble_deep_field`` (a false-colour telescope composite),
+#: ``immunohistochemistry`` (stained tissue) and ``retina`` (a fundus image).
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle", "china", "flower")
+#: The photographs :func:`load_photos` keeps for testing: no patch of them is trained on.
+TEST_PHOTOS = ("coffee", "flower")
 
 CIFAR_PROBE = ("www.cs.toronto.edu", 443)
 _DOWNLOAD_SOCKET_TIMEOUT = 20.0
@@ -189,13 +198,17 @@ def hue_names(hues: dict[str, tuple[float, float]] | None = None) -> list[str]:
 
 
 def _skimage_photo(name: str) -> np.ndarray:
-    """One shipped scikit-image photograph, ``(H, W, 3)`` uint8."""
+    """One shipped photograph (scikit-image or scikit-learn), ``(H, W, 3)`` uint8."""
     import skimage.data
 
-    if name == "motorcycle":
-        return skimage.data.stereo_motorcycle()[0]
     if name not in PHOTOS:
         raise ValueError(f"unknown photograph {name!r}; choose from {', '.join(PHOTOS)}")
+    if name == "motorcycle":
+        return skimage.data.stereo_motorcycle()[0]
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(f"{name}.jpg")
     return getattr(skimage.data, name)()
 
 
@@ -206,15 +219,21 @@ def photo_patches(
     downscale: int = 2,
     stride: int = 8,
     test_fraction: float = 0.25,
+    test_photos: tuple[str, ...] | None = None,
     device: str | torch.device | None = None,
 ) -> tuple[ColorFields, ColorFields]:
-    """Square patches of the colour photographs that ship with scikit-image.
+    """Square patches of the colour photographs that ship with scikit-image / -learn.
 
     Each photograph is shrunk by ``downscale`` (an average over ``downscale`` x
     ``downscale`` pixels), so that a patch shows objects rather than texture, then cut
-    into ``size`` x ``size`` patches every ``stride`` pixels. The rightmost
-    ``test_fraction`` of every photograph gives the test patches, the rest the training
-    patches; no test patch overlaps a training patch.
+    into ``size`` x ``size`` patches every ``stride`` pixels.
+
+    ``test_photos=None``: the rightmost ``test_fraction`` of every photograph gives the
+    test patches, the rest the training patches (no test patch overlaps a training
+    patch, but both show the same scenes). ``test_photos=("coffee", ...)``: every patch
+    of those photographs is a test patch and every patch of the others in ``photos`` a
+    training patch: training and test come from **different photographs**
+    (``test_fraction`` is then unused).
 
     Returns:
         ``(train, test)`` :class:`ColorFields` on ``device`` (default :func:`pick_device`).
@@ -223,13 +242,25 @@ def photo_patches(
     size = positive_int(size, "photo_patches: size")
     downscale = positive_int(downscale, "photo_patches: downscale")
     stride = positive_int(stride, "photo_patches: stride")
+    if test_photos is not None:
+        test_photos = tuple(test_photos)
+        unknown = [n for n in test_photos if n not in photos]
+        if unknown or not test_photos or len(test_photos) == len(set(photos)):
+            raise ValueError(
+                f"photo_patches: test_photos must be a non-empty proper subset of photos "
+                f"{photos}, got {test_photos}"
+            )
     parts: dict[str, list[Tensor]] = {"train": [], "test": []}
     for name in photos:
         rgb = torch.from_numpy(_skimage_photo(name)[..., :3].copy()).permute(2, 0, 1)
         rgb = F.avg_pool2d(rgb[None].double() / 255.0, downscale)  # (1, 3, H, W)
         lab = torch.cat(split_grey_color(rgb), dim=1)  # (1, 3, H, W): grey, then color
-        cut = int(round(lab.shape[-1] * (1.0 - test_fraction)))
-        for split, region in (("train", lab[..., :cut]), ("test", lab[..., cut:])):
+        if test_photos is not None:
+            regions = (("test" if name in test_photos else "train", lab),)
+        else:
+            cut = int(round(lab.shape[-1] * (1.0 - test_fraction)))
+            regions = (("train", lab[..., :cut]), ("test", lab[..., cut:]))
+        for split, region in regions:
             if min(region.shape[-2:]) < size:
                 raise ValueError(
                     f"photo_patches: the {split} part of {name!r} is smaller than a patch of "
@@ -320,35 +351,43 @@ def load_photos(
     train_size: int | None = None,
     test_size: int | None = None,
     *,
-    source: str = "auto",
+    source: str = "photos",
     device: str | torch.device | None = None,
     quiet: bool = False,
 ) -> PhotoData:
-    """Real colour photographs, 32 x 32: CIFAR-10 where it can be had, else skimage patches.
+    """Real colour photographs, 32 x 32; by default the same offline set for everyone.
+
+    ``source="photos"`` (default): 32 x 32 patches (stride 8, each photograph shrunk by 2)
+    of the :data:`PHOTOS` that ship with scikit-image and scikit-learn; the patches of
+    :data:`TEST_PHOTOS` are the test set, those of the other photographs the training
+    set: no download, and training and test come from different photographs.
+    ``source="cifar10"``: CIFAR-10 when it is cached or can be downloaded (an error
+    otherwise); other images and other numbers than the stored outputs of lecture 09.
 
     Args:
         train_size, test_size: how many images of each split to keep (a fixed shuffle;
             ``None``: all of them).
-        source: ``"auto"`` (CIFAR-10 when cached or downloadable, else the patches),
-            ``"cifar10"`` (an error when it cannot be had) or ``"skimage"``.
-        quiet: do not print the one line that says the patches are used.
+        quiet: do not print the line that names the photographs of each split.
     """
-    if source not in ("auto", "cifar10", "skimage"):
-        raise ValueError(f"source must be 'auto', 'cifar10' or 'skimage', got {source!r}")
-    if source in ("auto", "cifar10"):
+    if source not in ("photos", "cifar10"):
+        raise ValueError(f"load_photos: source must be 'photos' or 'cifar10', got {source!r}")
+    if source == "cifar10":
         cifar = load_cifar10(train_size, test_size, device=device)
-        if cifar is not None:
-            return PhotoData(*cifar, source="CIFAR-10")
-        if source == "cifar10":
+        if cifar is None:
             raise RuntimeError(
                 "CIFAR-10 is neither cached nor downloadable (offline, or no network); "
-                "use source='skimage' for the photographs that ship with scikit-image"
+                "use source='photos' for the photographs that ship with scikit-image and "
+                "scikit-learn"
             )
-    train, test = photo_patches(32, device=device)
-    if not quiet and source == "auto":
+        return PhotoData(*cifar, source="CIFAR-10")
+    train, test = photo_patches(32, test_photos=TEST_PHOTOS, device=device)
+    train_photos = [n for n in PHOTOS if n not in TEST_PHOTOS]
+    if not quiet:
         print(
-            "vae_edu: using 32 x 32 patches of the photographs shipped with scikit-image "
-            f"({', '.join(PHOTOS)}); CIFAR-10 is used instead when it can be downloaded"
+            f"vae_edu: 32 x 32 patches of {len(PHOTOS)} photographs shipped with "
+            f"scikit-image and scikit-learn: training {len(train)} patches of "
+            f"{len(train_photos)} photographs ({', '.join(train_photos)}), test "
+            f"{len(test)} patches of {len(TEST_PHOTOS)} others ({', '.join(TEST_PHOTOS)})"
         )
     return PhotoData(train.take(train_size), test.take(test_size),
-                     source="scikit-image photo patches")
+                     source="shipped photographs (patches)")

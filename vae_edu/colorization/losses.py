@@ -40,6 +40,7 @@ __all__ = [
     "image_gradients",
     "l2_loss",
     "mahalanobis_loss",
+    "mdn_nearest_nll",
     "mdn_nll",
 ]
 
@@ -428,3 +429,28 @@ def mdn_nll(logits: Tensor, means: Tensor, z: Tensor, sigma: float) -> Tensor:
     log_normal = -0.5 * sq / sigma**2 - dim * (math.log(sigma) + 0.5 * LOG_2PI)
     log_mix = torch.log_softmax(logits, dim=1) + log_normal  # (B, M)
     return -torch.logsumexp(log_mix, dim=1).mean()
+
+
+def mdn_nearest_nll(logits: Tensor, means: Tensor, z: Tensor, sigma: float) -> Tensor:
+    """The nearest-component approximation of :func:`mdn_nll`, averaged over the batch.
+
+    ``-log pi_{i*} - log N(z | mu_{i*}, sigma^2 I)`` with ``i* = argmin_i ||z - mu_i||``,
+    the component whose mean is closest to the target (chosen without a gradient). Only
+    that component's mean is pulled towards ``z``; the logits all get a gradient, through
+    the softmax, that raises ``pi_{i*}``. It is an upper bound of the mixture NLL
+    (``-log sum_i pi_i N_i <= -log pi_{i*} N_{i*}``), and the training used, as we read
+    it, in the code of Deshpande et al. (2017).
+
+    Args and Returns: as :func:`mdn_nll` (nats).
+    """
+    with torch.no_grad():
+        mdn_nll(logits, means, z, sigma)  # the same checks of shapes and sigma (cheap)
+    dim = z.shape[1]
+    dtype = torch.promote_types(torch.promote_types(logits.dtype, means.dtype), torch.float32)
+    logits, means, z = logits.to(dtype), means.to(dtype), z.to(dtype)
+    sq = (z.unsqueeze(1) - means).pow(2).sum(-1)  # (B, M)
+    nearest = sq.detach().argmin(dim=1, keepdim=True)  # (B, 1)
+    log_normal = -0.5 * sq.gather(1, nearest) / sigma**2 - dim * (
+        math.log(sigma) + 0.5 * LOG_2PI)
+    log_pi = torch.log_softmax(logits, dim=1).gather(1, nearest)
+    return -(log_pi + log_normal).mean()

@@ -23,6 +23,8 @@ __all__ = [
     "hue_of",
     "mode_coverage",
     "score_colorizer",
+    "weighted_coverage",
+    "weighted_diversity",
 ]
 
 
@@ -146,6 +148,73 @@ def mode_coverage(
     return hit[:, 1:].float().sum(1).div(k).mean()
 
 
+def _check_weights(weights: Tensor, samples: Tensor, where: str) -> Tensor:
+    b, m = samples.shape[:2]
+    if not torch.is_tensor(weights) or weights.shape != (b, m):
+        shape = tuple(weights.shape) if torch.is_tensor(weights) else type(weights).__name__
+        raise ValueError(f"{where}: weights must have shape (B, M) = {(b, m)}, got {shape}")
+    total = weights.sum(1)
+    if (weights < 0).any() or not torch.allclose(total, torch.ones_like(total), atol=1e-4):
+        raise ValueError(f"{where}: every row of weights must be >= 0 and sum to 1 (the "
+                         "mixture weights pi, e.g. softmax(logits))")
+    return weights.to(samples.dtype)
+
+
+def weighted_diversity(samples: Tensor, weights: Tensor) -> Tensor:
+    """The expected distance between two colourings drawn from the mixture.
+
+    ``mean_b sum_{i,j} pi_bi pi_bj dist(samples[b, i], samples[b, j])``: two components
+    are picked independently by their weights ``pi`` (the same one with probability
+    ``sum_i pi_i^2``, at distance 0) and their decoded means compared. Components with
+    negligible weight hardly count, unlike in :func:`diversity`, which weights every pair
+    equally. Equal weights ``1/M`` give ``(1 - 1/M)`` times :func:`diversity`.
+
+    Args:
+        samples: ``(B, M, 2, H, W)`` the decoded component means.
+        weights: ``(B, M)`` their mixture weights (rows sum to 1).
+
+    Returns:
+        0-d tensor.
+    """
+    _check_samples(samples, "weighted_diversity")
+    pi = _check_weights(weights, samples, "weighted_diversity")
+    pairwise = field_distance(samples.unsqueeze(2), samples.unsqueeze(1))  # (B, M, M)
+    return (pi.unsqueeze(2) * pi.unsqueeze(1) * pairwise).sum((1, 2)).mean()
+
+
+def weighted_coverage(
+    samples: Tensor, weights: Tensor, grey: Tensor, hues: Tensor, *, min_chroma: float = 0.5
+) -> Tensor:
+    """How much of the mixture's weight sits on the true hues, each up to its share.
+
+    Every component gets a hue by :func:`hue_of` (or none); ``m_h`` is the total weight
+    ``pi`` of the components showing hue ``h``. With ``K`` equally likely hues the score
+    of an image is ``sum_h min(m_h, 1/K)``: 1 when every hue carries at least its true
+    probability ``1/K`` (so exactly ``1/K``), the weight on the right modes otherwise,
+    each mode counted only up to its share. It is ``1 - TV(m, uniform)``, one minus the
+    total-variation distance between the model's distribution over hues ("no hue"
+    included, true probability 0) and the true one. Averaged over images.
+
+    Args:
+        samples: ``(B, M, 2, H, W)`` the decoded component means.
+        weights: ``(B, M)`` their mixture weights (rows sum to 1).
+        grey: ``(B, 1, H, W)``.
+        hues: ``(K, 2)``.
+
+    Returns:
+        0-d tensor in [0, 1].
+    """
+    _check_samples(samples, "weighted_coverage")
+    pi = _check_weights(weights, samples, "weighted_coverage")
+    b, m = samples.shape[:2]
+    found = hue_of(samples.flatten(0, 1), grey.repeat_interleave(m, dim=0), hues,
+                   min_chroma=min_chroma).view(b, m)
+    k = len(hues)
+    mass = torch.zeros(b, k + 1, dtype=pi.dtype, device=samples.device)
+    mass.scatter_add_(1, found + 1, pi)  # column 0 collects "no hue"
+    return mass[:, 1:].clamp(max=1.0 / k).sum(1).mean()
+
+
 def score_colorizer(
     model, fields, k: int = 8, *, batch_size: int = 100, seed: int = 0
 ) -> dict[str, float]:
@@ -159,13 +228,23 @@ def score_colorizer(
     * ``"diversity"``: :func:`diversity` times ``AB_SCALE`` (Lab units);
     * ``"coverage"``: :func:`mode_coverage` (a fraction), only when ``fields.hues`` is set.
 
+    For a mixture model (one with ``components(grey) -> (fields (B, M, 2, H, W),
+    weights (B, M))``, e.g. :class:`~vae_edu.colorization.models.DiverseColorizer`, whose
+    ``sample`` returns the ``k`` heaviest components: the "top-k by pi" figures above)
+    also the figures that weight all ``M`` components by ``pi``:
+
+    * ``"diversity_weighted"``: :func:`weighted_diversity` times ``AB_SCALE``;
+    * ``"coverage_weighted"``: :func:`weighted_coverage`, only when ``fields.hues`` is set.
+
     Each is averaged over all images of ``fields``
     (a :class:`~vae_edu.colorization.data.ColorFields`).
     """
     if not isinstance(k, int) or k < 2:
         raise ValueError(f"score_colorizer: k must be an int >= 2 (for diversity), got {k!r}")
+    mixture = callable(getattr(model, "components", None))
     generator = torch.Generator(device=fields.device).manual_seed(seed)
-    totals = {"best_of_k": 0.0, "diversity": 0.0, "coverage": 0.0}
+    totals = {"best_of_k": 0.0, "diversity": 0.0, "coverage": 0.0,
+              "diversity_weighted": 0.0, "coverage_weighted": 0.0}
     with evaluation_mode(model):
         for start in range(0, len(fields), batch_size):
             part = fields[start : start + batch_size]
@@ -175,10 +254,21 @@ def score_colorizer(
             totals["diversity"] += n * diversity(samples).item()
             if fields.hues is not None:
                 totals["coverage"] += n * mode_coverage(samples, part.grey, fields.hues).item()
+            if mixture:
+                with torch.no_grad():
+                    means, pi = model.components(part.grey)
+                totals["diversity_weighted"] += n * weighted_diversity(means, pi).item()
+                if fields.hues is not None:
+                    totals["coverage_weighted"] += n * weighted_coverage(
+                        means, pi, part.grey, fields.hues).item()
     out = {
         "best_of_k": AB_SCALE * totals["best_of_k"] / len(fields),
         "diversity": AB_SCALE * totals["diversity"] / len(fields),
     }
     if fields.hues is not None:
         out["coverage"] = totals["coverage"] / len(fields)
+    if mixture:
+        out["diversity_weighted"] = AB_SCALE * totals["diversity_weighted"] / len(fields)
+        if fields.hues is not None:
+            out["coverage_weighted"] = totals["coverage_weighted"] / len(fields)
     return out

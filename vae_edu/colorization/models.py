@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from ..losses import kl_std_normal, reparameterize
 from ..validation import positive_float, positive_int
-from .losses import DecoderLoss, l2_loss, mdn_nll
+from .losses import DecoderLoss, l2_loss, mdn_nearest_nll, mdn_nll
 
 __all__ = [
     "ColorCVAE",
@@ -303,11 +303,23 @@ class MDN(nn.Module):
         components: ``M``.
         sigma: the fixed standard deviation of the components, in units of ``z``.
         hidden: width of the hidden layer.
+        objective: ``"mixture"``: train with the full mixture NLL
+            (:func:`~vae_edu.colorization.losses.mdn_nll`); ``"nearest"``: with the
+            nearest-component approximation
+            (:func:`~vae_edu.colorization.losses.mdn_nearest_nll`), only the component
+            closest to the target code is pulled towards it.
     """
 
     def __init__(self, image_size, latent_dim: int, components: int = 8, *,
-                 sigma: float = 0.2, hidden: int = 128, channels: Channels = (8, 16, 32)):
+                 sigma: float = 0.2, hidden: int = 128, channels: Channels = (8, 16, 32),
+                 objective: str = "mixture"):
         super().__init__()
+        if objective not in ("mixture", "nearest"):
+            raise ValueError(
+                f"MDN: objective must be 'mixture' (the full mixture NLL) or 'nearest' (the "
+                f"nearest-component approximation), got {objective!r}"
+            )
+        self.objective = objective
         self.image_size = _check_size(image_size, "MDN")
         components = positive_int(components, "MDN: components")
         sigma = positive_float(sigma, "MDN: sigma")
@@ -335,7 +347,8 @@ class MDN(nn.Module):
                 f"{tuple(z.shape)}"
             )
         logits, means = self(grey)
-        return {"loss": mdn_nll(logits, means, z, self.sigma)}
+        nll = mdn_nll if self.objective == "mixture" else mdn_nearest_nll
+        return {"loss": nll(logits, means, z, self.sigma)}
 
 
 class DiverseColorizer(nn.Module):
