@@ -12,6 +12,7 @@
     vae-edu bench widgets             milliseconds per update of the notebook widgets
     vae-edu toc                       the course's notebooks (course/toc.toml) vs the files
     vae-edu colab [--check] [NB...]   Open-in-Colab badge and install cell of the notebooks
+    vae-edu site OUT_DIR              the course website (static, offline; Sphinx + myst-nb)
     vae-edu pretrain [LECTURE...]     train the lectures' models into the model cache
     vae-edu cache list|clear|export FILE|import FILE   the trained-model cache
     vae-edu bench lectures [LECTURE...]   each lecture cold vs warm (cached) run
@@ -194,6 +195,22 @@ def cmd_colab(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from .site import SiteError, build_site
+
+    try:
+        report = build_site(args.out_dir, course_dir=args.course, jupyterhub=args.jupyterhub,
+                            jobs=args.jobs)
+    except SiteError as err:
+        print(f"vae-edu site: {err}", file=sys.stderr)
+        return 2
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
+    print(f"built {report.pages} pages into {report.out_dir} in {report.seconds:.0f} s "
+          f"({report.megabytes:.1f} MB); open {report.out_dir / 'index.html'}")
+    return 0
+
+
 def _add_data_device_options(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
     """``--data`` (unless ``data=False``) and ``--device``, as info and the benchmarks take them."""
     if data:
@@ -306,6 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="write nothing; exit 1 and say what is missing if a notebook is not up to date",
     )
     colab.set_defaults(func=cmd_colab)
+
+    site = sub.add_parser(
+        "site", help="build the course website (static, offline) from course/toc.toml"
+    )
+    site.add_argument("out_dir", metavar="OUT_DIR", help="folder to write the site into")
+    site.add_argument("--course", help=COURSE_OPTION_HELP)
+    site.add_argument(
+        "--jupyterhub",
+        metavar="URL",
+        help="your JupyterHub (e.g. https://hub.example.edu): adds a launch button that "
+        "opens each lecture there through nbgitpuller",
+    )
+    site.add_argument("--jobs", type=int, default=1, help="sphinx-build processes (default 1)")
+    site.set_defaults(func=cmd_site)
 
     bench = sub.add_parser("bench", help="benchmarks")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
