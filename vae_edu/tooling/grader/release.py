@@ -51,7 +51,8 @@ _MARKER = ".vae-edu-release"
 #: Data of solutions/ that the public checks need (the bands of train-and-report
 #: questions: thresholds from reference runs), shipped beside vae_edu/grading/bands.py.
 _SOLUTION_DATA = ("bands.json",)
-_COPIED = ("README.md", "pyproject.toml", "conftest.py", ".gitignore")
+_COPIED = ("README.md", "pyproject.toml", "conftest.py", ".gitignore", "constraints.txt",
+           ".binder/requirements.txt", ".binder/postBuild", ".binder/runtime.txt")  # Binder
 #: Folders of the package shipped only as far as the student roots import them.
 _SELECTIVE = ("vae_edu/grading/", "vae_edu/tooling/grader/")
 _STUDENT_ROOTS = ("vae_edu/grading/__init__.py", "vae_edu/grading/checks.py",
