@@ -20,6 +20,7 @@ from vae_edu.tooling.colab import (
     add_to_exercise,
     apply_colab,
     badge_markdown,
+    badge_url,
     colab_problems,
     install_source,
     sync_colab,
@@ -75,7 +76,7 @@ def test_notebook_opens_on_colab(entry):
     assert INSTALL_TAG in first.metadata.get("tags", [])
     args = guarded_pip_call(first.source)
     assert args == (f'install -q "{COLAB.package} @ '
-                    f'git+https://github.com/{COLAB.repository}@{COLAB.branch}"')
+                    f'git+https://github.com/{COLAB.repository}@{COLAB.install_at}"')
     assert not re.search(r"(^|\s)(-U|--upgrade|--force-reinstall)\b|torch", args)
     assert all(not o.get("text", "").strip() for o in first.get("outputs", [])), \
         "the install cell printed something outside Colab"
@@ -116,7 +117,18 @@ def test_the_install_cell_does_nothing_and_prints_nothing_outside_colab(monkeypa
     assert capsys.readouterr() == ("", "")
     calls = run_install_cell(source, monkeypatch, on_colab=True)
     assert calls == [("pip", f'install -q "vae_edu @ git+https://github.com/'
-                             f'{COLAB.repository}@{COLAB.branch}"')]
+                             f'{COLAB.repository}@{COLAB.install_at}"')]
+
+
+def test_an_install_ref_pins_the_install_cell_to_the_release_tag():
+    """[colab] install_ref = "v<version>" installs the tagged library, the badge still
+    opens the branch; a pinned ref must be the version of pyproject.toml."""
+    pinned = ColabSettings(repository="someone/course", branch="main", install_ref="v1.2.3")
+    assert install_source(pinned).endswith('git+https://github.com/someone/course@v1.2.3"')
+    assert badge_url(pinned, "lectures/00_setup.ipynb").endswith("/main/lectures/00_setup.ipynb")
+    if COLAB.install_ref is not None:
+        version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+        assert COLAB.install_ref == f"v{version}", "install_ref must be v + pyproject's version"
 
 
 # ------------------------------------------------------------------- the tool, in memory

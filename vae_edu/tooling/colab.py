@@ -91,7 +91,7 @@ def badge_markdown(colab: ColabSettings, path: str) -> str:
 
 def install_source(colab: ColabSettings) -> str:
     """The source of the install cell: pip installs the package only on Colab."""
-    spec = f"{colab.package} @ git+https://github.com/{colab.repository}@{colab.branch}"
+    spec = f"{colab.package} @ git+https://github.com/{colab.repository}@{colab.install_at}"
     return (
         f"# Colab only: install {colab.package} from GitHub (Colab's torch is kept); "
         "elsewhere: nothing.\n"

@@ -97,12 +97,21 @@ class ColabSettings:
         branch: the branch or tag that badges open and Colab installs from.
         package: the distribution name (``vae_edu``).
         gpu_type: the Colab GPU asked for by notebooks with ``gpu = true``.
+        install_ref: the tag (or commit) the install cell installs, e.g. ``"v0.1.0"``
+            (``v`` + the version in pyproject.toml), so that a notebook opened later
+            still gets the library its outputs were made with; ``None``: ``branch``.
     """
 
     repository: str
     branch: str = "main"
     package: str = "vae_edu"
     gpu_type: str = "T4"
+    install_ref: str | None = None
+
+    @property
+    def install_at(self) -> str:
+        """What the install cell installs: ``install_ref``, else ``branch``."""
+        return self.install_ref or self.branch
 
     @property
     def is_placeholder(self) -> bool:
@@ -261,6 +270,7 @@ def load_course(root: str | os.PathLike[str] | None = None) -> Course:
         branch=_get(colab, "branch", str, where, "main"),
         package=_get(colab, "package", str, where, "vae_edu"),
         gpu_type=_get(colab, "gpu_type", str, where, "T4"),
+        install_ref=_get(colab, "install_ref", str, where, None),
     )
     if not _SLUG_RE.match(settings.repository):
         raise CourseError(f"{where}: repository should be GitHub's owner/name, "
@@ -276,6 +286,7 @@ def load_course(root: str | os.PathLike[str] | None = None) -> Course:
             repository=_get(table, "repository", str, where_r),
             branch=_get(table, "branch", str, where_r, settings.branch),
             package=settings.package, gpu_type=settings.gpu_type,
+            install_ref=_get(table, "install_ref", str, where_r, settings.install_ref),
         )
         if not _SLUG_RE.match(release.repository) or not _REF_RE.match(release.branch):
             raise CourseError(f"{where_r}: repository should be GitHub's owner/name and "
