@@ -63,8 +63,9 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     # the denoising autoencoder of lecture 02 (one model per corruption type)
     "denoising": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
     # lecture 02: every MNIST autoencoder it trains (one denoising AE per corruption, three
-    # seeds of the masking DAE and of the plain AE, the overcomplete 784-1000 AE), all at the
-    # same number of steps: 4 passes over 30,000 images = 940 steps, four points per curve.
+    # seeds of the masking DAE and of the plain AE, the overcomplete 784-1000 AE and its
+    # masking DAE), all at the same number of steps: 4 passes over 30,000 images = 940
+    # steps, four points per curve.
     # At 390 steps the masking DAE was no better than the plain AE on masked inputs (66 vs
     # 66 nats above the floor); at 938 steps (2 passes over 60,000) ~19 nats better, seed
     # spread < 1
