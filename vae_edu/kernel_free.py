@@ -337,6 +337,14 @@ def _model_name(widget) -> str:
     return type(widget.model).__name__
 
 
+def _one_latent_at_a_time(z0: Tensor, dims, values: Tensor) -> Tensor:
+    """``(D, S, Z)`` codes: row r is ``z0`` with latent ``dims[r]`` set to each of ``values``."""
+    z = z0.repeat(len(dims), len(values), 1)
+    for r, d in enumerate(dims):
+        z[r, :, d] = values
+    return z
+
+
 def traversal_slider(widget, *, steps: int = 13, scale: int = 3) -> ImageSlider:
     """``LatentSliders``: each latent of ``widget.dims`` moved alone over
     ``linspace(-span, span, steps)``, the others at the starting code ``z0``: two sliders,
@@ -345,9 +353,7 @@ def traversal_slider(widget, *, steps: int = 13, scale: int = 3) -> ImageSlider:
 
     values = _values(widget.span, steps, "traversal_slider")
     z0, dims = widget.z0, widget.dims
-    z = z0.repeat(len(dims), len(values), 1)  # (D, S, Z)
-    for r, d in enumerate(dims):
-        z[r, :, d] = values
+    z = _one_latent_at_a_time(z0, dims, values)  # (D, S, Z)
     images = decode_codes(widget.model, z.reshape(-1, len(z0)), widget._condition())
     grid = images.reshape(len(dims), len(values), *images.shape[1:])
     return image_slider_2d(
@@ -395,9 +401,7 @@ def conditional_slider(widget, *, steps: int = 9, scale: int = 3) -> ImageSlider
 
     values = _values(widget.span, steps, "conditional_slider")
     z0, dims = widget.z0, widget.dims
-    z = z0.repeat(len(dims), len(values), 1)
-    for r, d in enumerate(dims):
-        z[r, :, d] = values
+    z = _one_latent_at_a_time(z0, dims, values)
     z = z.reshape(-1, len(z0))  # (D * S, Z)
     labels = range(widget.y_dim)
     images = torch.stack(

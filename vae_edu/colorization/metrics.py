@@ -121,6 +121,13 @@ def hue_of(
     return torch.where(chroma_ok, nearest, torch.full_like(nearest, -1))
 
 
+def _hues_of_samples(samples: Tensor, grey: Tensor, hues: Tensor, min_chroma) -> Tensor:
+    """``(B, S)`` long: :func:`hue_of` for each of the ``S`` samples of each grey image."""
+    b, s = samples.shape[:2]
+    return hue_of(samples.flatten(0, 1), grey.repeat_interleave(s, dim=0), hues,
+                  min_chroma=min_chroma).view(b, s)
+
+
 def mode_coverage(
     samples: Tensor, grey: Tensor, hues: Tensor, *, min_chroma: float = 0.5
 ) -> Tensor:
@@ -139,9 +146,8 @@ def mode_coverage(
         0-d tensor in [0, 1].
     """
     _check_samples(samples, "mode_coverage")
-    b, s = samples.shape[:2]
-    found = hue_of(samples.flatten(0, 1), grey.repeat_interleave(s, dim=0), hues,
-                   min_chroma=min_chroma).view(b, s)
+    b = samples.shape[0]
+    found = _hues_of_samples(samples, grey, hues, min_chroma)
     k = len(hues)
     hit = torch.zeros(b, k + 1, dtype=torch.bool, device=samples.device)
     hit.scatter_(1, found + 1, True)  # column 0 collects "no hue"
@@ -206,9 +212,8 @@ def weighted_coverage(
     """
     _check_samples(samples, "weighted_coverage")
     pi = _check_weights(weights, samples, "weighted_coverage")
-    b, m = samples.shape[:2]
-    found = hue_of(samples.flatten(0, 1), grey.repeat_interleave(m, dim=0), hues,
-                   min_chroma=min_chroma).view(b, m)
+    b = samples.shape[0]
+    found = _hues_of_samples(samples, grey, hues, min_chroma)
     k = len(hues)
     mass = torch.zeros(b, k + 1, dtype=pi.dtype, device=samples.device)
     mass.scatter_add_(1, found + 1, pi)  # column 0 collects "no hue"
