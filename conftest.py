@@ -31,3 +31,11 @@ os.environ["PYTHONWARNINGS"] = ",".join(
     filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:Creating legend with loc"]))
 # Figures as in Jupyter (the kernel's inline backend), as when the outputs were stored.
 os.environ.pop("MPLBACKEND", None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``longest`` (the two round-off conditions of test_portable_outputs, each
+    an nbval run of every lecture) are collected first. With the README's ``--dist loadscope
+    --no-loadscope-reorder``, pytest-xdist then hands them to different workers at the
+    start, so they run side by side instead of one after the other on one worker."""
+    items.sort(key=lambda item: item.get_closest_marker("longest") is None)  # stable sort

@@ -147,14 +147,17 @@ def _compared_outputs_hold_under(condition: str) -> None:
 
 
 # One class per condition: the README's test command distributes by scope (--dist
-# loadscope), so the two runs of every lecture go to different workers, in parallel.
+# loadscope), and `longest` puts both at the front of the queue (conftest.py), so the two
+# runs of every lecture start at once on different workers.
 @pytest.mark.slow
+@pytest.mark.longest
 class TestUnderMKLCompatible:
     def test_compared_outputs_hold(self):
         _compared_outputs_hold_under("mkl-compatible")
 
 
 @pytest.mark.slow
+@pytest.mark.longest
 class TestUnderScalarKernelsOneThread:
     def test_compared_outputs_hold(self):
         _compared_outputs_hold_under("scalar-kernels-one-thread")
