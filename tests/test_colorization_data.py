@@ -13,6 +13,7 @@ from vae_edu.colorization.data import (
     INK_LIGHTNESS,
     PHOTOS,
     TEST_PHOTOS,
+    VALIDATION_PHOTOS,
     hue_names,
     load_cifar10,
 )
@@ -129,6 +130,29 @@ def test_load_photos_tests_on_photographs_no_training_patch_comes_from():
     # and no test patch equals any training patch
     flat_test, flat_train = photos.test.color.flatten(1), photos.train.color.flatten(1)
     assert torch.cdist(flat_test[:200], flat_train).min() > 0
+
+
+def test_validation_photographs_leave_training_and_test_keeps_its_own():
+    plain = load_photos(device="cpu", quiet=True)
+    held = load_photos(device="cpu", quiet=True, validation_photos=VALIDATION_PHOTOS)
+    assert torch.equal(held.test.color, plain.test.color)
+    (name,) = VALIDATION_PHOTOS
+    other = next(n for n in PHOTOS if n != name)
+    alone = photo_patches(32, photos=(name, other), test_photos=(name,), device="cpu")[1]
+    assert torch.equal(held.validation.color, alone.color)
+    # the training patches are those of before, less the validation photograph's
+    assert len(held.train) + len(held.validation) == len(plain.train)
+    flat_val, flat_train = held.validation.color.flatten(1), held.train.color.flatten(1)
+    assert torch.cdist(flat_val, flat_train).min() > 0
+    assert torch.cdist(flat_val, plain.train.color.flatten(1)).min() == 0
+    capped = load_photos(100, 50, device="cpu", quiet=True, validation_photos=(name,))
+    assert (len(capped.train), len(capped.validation), len(capped.test)) == (100, 50, 50)
+    assert "50 validation" in capped.describe()
+    for bad in (("coffee",), ("dog",), tuple(n for n in PHOTOS if n not in TEST_PHOTOS)):
+        with pytest.raises(ValueError, match="some, not all, of the training photographs"):
+            load_photos(device="cpu", quiet=True, validation_photos=bad)
+    with pytest.raises(ValueError, match="hold out part of PhotoData.train"):
+        load_photos(source="cifar10", device="cpu", validation_photos=(name,))
 
 
 class _FakeCIFAR10:

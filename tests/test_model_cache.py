@@ -151,7 +151,7 @@ class Scaled(nn.Module):
 
 @pytest.mark.parametrize("change", [
     "name", "epochs", "lr", "batch_size", "fit_seed", "init_seed", "data", "test_data",
-    "profile", "code_version", "frozen", "loss_fn_code", "rng", "setting",
+    "validation_data", "profile", "code_version", "frozen", "loss_fn_code", "rng", "setting",
 ])
 def test_anything_that_changes_the_result_trains_anew(change, monkeypatch):
     x = torch.randn(32, 4)
@@ -181,6 +181,8 @@ def test_anything_that_changes_the_result_trains_anew(change, monkeypatch):
         go(data=x + 1e-6)
     elif change == "test_data":
         go(test=x[:8])
+    elif change == "validation_data":
+        go(validation=x[:8])
     elif change == "profile":
         monkeypatch.setenv("VAE_EDU_PROFILE", "smoke")
         go()
@@ -196,6 +198,39 @@ def test_anything_that_changes_the_result_trains_anew(change, monkeypatch):
     elif change == "setting":
         go(setting=2.0)
     assert len(entries()) == 2, change
+
+
+class Pull(nn.Module):
+    """loss = mean (w - x)^2: with SGD (lr 0.1) on ones, w after epoch e is 1 - 0.8^e, so the
+    validation loss on targets 0.3 is lowest after epoch 2 and rises after it."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1, dtype=torch.float64))
+
+    def loss(self, batch):
+        return ((self.w - batch[0]) ** 2).mean()
+
+
+def test_a_run_that_kept_its_best_epoch_loads_those_weights_and_that_epoch():
+    ones, targets = torch.ones(4, 1, dtype=torch.float64), torch.full((4, 1), 0.3).double()
+
+    def go(**kwargs):
+        model = Pull()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        return run(model=model, train=ones, test=None, epochs=5, batch_size=4, optimizer=opt,
+                   validation=targets, **kwargs)
+
+    trained, history = go(restore_best=True)
+    assert history.best_epoch == 2 and trained.w.item() == pytest.approx(0.36)
+    assert len(entries()) == 1
+    loaded, loaded_history = go(restore_best=True)
+    assert same(state(loaded), state(trained)) and loaded_history == history
+    assert len(entries()) == 1
+    last, last_history = go()  # the same run keeping its last epoch: another entry
+    assert len(entries()) == 2 and last_history.best_epoch is None
+    assert last_history.validation == history.validation
+    assert last.w.item() == pytest.approx(1 - 0.8**5)
 
 
 def test_the_key_does_not_depend_on_memory_addresses_or_devices_named():

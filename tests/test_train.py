@@ -586,3 +586,83 @@ def test_device_override(monkeypatch):
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         fit(MeanModel(), arange_data(20), **kwargs)
     assert fit(MeanModel(), arange_data(20), device="cpu", **kwargs).epochs == 1
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+class Pull(nn.Module):
+    """One number w, pulled towards the training targets: loss = mean (w - x)^2.
+
+    With SGD at learning rate lr and one full batch of ones per epoch, w after epoch e is
+    1 - (1 - 2 lr)^e exactly, so the validation loss (w - v)^2 of validation targets v is
+    known in closed form at every epoch: it falls while w approaches v and rises after.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1, dtype=torch.float64))
+
+    def loss(self, batch):
+        return {"loss": ((self.w - batch[0]) ** 2).mean()}
+
+
+def _pull(epochs: int, **kwargs):
+    model = Pull()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    ones = torch.ones(4, 1, dtype=torch.float64)
+    history = fit(model, ones, epochs=epochs, optimizer=optimizer, batch_size=4, **QUIET,
+                  **kwargs)
+    return model, history
+
+
+def test_restore_best_keeps_the_epoch_of_lowest_validation_loss_in_closed_form():
+    v = 0.3
+    validation = torch.full((5, 1), v, dtype=torch.float64)
+    model, history = _pull(6, validation=validation, restore_best=True)
+    w = [1 - 0.8**e for e in range(1, 7)]  # 0.2, 0.36, 0.488, ...
+    expected = [(we - v) ** 2 for we in w]
+    # the loop records each epoch's loss in float32
+    assert history.series("loss", "validation") == pytest.approx(expected, rel=1e-6)
+    best = min(range(6), key=expected.__getitem__) + 1
+    assert best == 2 and history.best_epoch == 2
+    assert model.w.item() == pytest.approx(w[best - 1], rel=1e-12)
+    assert history.train[-1]["loss"] == pytest.approx((1 - w[4]) ** 2, rel=1e-6)  # all 6 ran
+    assert evaluate(model, validation)["loss"] == pytest.approx(expected[1], rel=1e-6)
+
+
+def test_without_restore_best_the_last_weights_stay_and_validation_changes_no_step():
+    validation = torch.full((5, 1), 0.3, dtype=torch.float64)
+    plain, h_plain = _pull(4)
+    watched, h_watched = _pull(4, validation=validation)
+    assert torch.equal(plain.w, watched.w)
+    assert h_watched.train == h_plain.train and h_watched.best_epoch is None
+    assert len(h_watched.validation) == 4 and h_plain.validation == []
+
+
+def test_restore_best_without_validation_says_what_to_give():
+    with pytest.raises(ValueError, match="needs validation="):
+        _pull(3, restore_best=True)
+
+
+def test_restore_best_survives_an_interrupted_run(tmp_path):
+    validation = torch.full((5, 1), 0.3, dtype=torch.float64)
+    path = tmp_path / "pull.pt"
+    straight, h_straight = _pull(5, validation=validation, restore_best=True)
+    _pull(1, validation=validation, restore_best=True, checkpoint=path)
+    _pull(3, validation=validation, restore_best=True, checkpoint=path)
+    resumed, h_resumed = _pull(5, validation=validation, restore_best=True, checkpoint=path)
+    assert h_resumed.best_epoch == h_straight.best_epoch == 2
+    assert resumed.w.item() == straight.w.item()
+    finished, h_finished = _pull(5, validation=validation, restore_best=True, checkpoint=path)
+    assert finished.w.item() == straight.w.item() and h_finished.best_epoch == 2
+
+
+def test_history_with_validation_round_trips_and_old_histories_still_load():
+    h = History([{"loss": 2.0}], [{"loss": 3.0}], [0.5], [{"loss": 2.5}], 1)
+    assert History.from_dict(h.to_dict()) == h
+    old = History.from_dict({"train": [{"loss": 2.0}], "test": [], "seconds": [0.5]})
+    assert old.validation == [] and old.best_epoch is None
+    assert "kept epoch 1" in repr(h) and "validation loss 2.5" in repr(h)
+    with pytest.raises(KeyError, match="splits are train, test and validation"):
+        h.series("loss", "valid")

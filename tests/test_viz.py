@@ -20,6 +20,7 @@ from vae_edu.viz import (  # noqa: E402
     PAD_VALUE,
     bar_compare,
     compare_rows,
+    description,
     histogram,
     image_grid,
     plot_history,
@@ -244,6 +245,21 @@ def test_plot_history_train_only_and_a_dict():
     assert [ln.get_label() for ln in plot_history(h).axes[0].get_lines()] == ["train loss"]
     fig = plot_history(history().to_dict(), parts="recon")
     assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["train recon", "test recon"]
+
+
+def test_plot_history_draws_validation_dotted_and_stars_the_kept_epoch():
+    h = history()
+    h.validation = [{"loss": 3.2, "recon": 2.2, "kl": 1.0}, {"loss": 3.3, "recon": 2.3, "kl": 1.0}]
+    h.best_epoch = 1
+    fig = plot_history(h)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert set(lines) == {"train loss", "validation loss", "test loss", "kept: epoch 1"}
+    assert lines["validation loss"].get_linestyle() == ":"
+    assert list(lines["kept: epoch 1"].get_xdata()) == [1]
+    assert list(lines["kept: epoch 1"].get_ydata()) == [3.2]
+    assert lines["kept: epoch 1"].get_color() == lines["validation loss"].get_color()
+    assert "validation dotted" in description(fig) and "kept epoch 1" in description(fig)
+    plt.close(fig)
 
 
 def test_plot_history_rejects_unknown_parts_and_empty_histories():

@@ -12,11 +12,13 @@ entry ``"loss"`` is what is minimised (a scalar, averaged over the batch, in nat
 other entries are its named parts, logged per epoch.  Or pass ``loss_fn(model, batch)``.
 
 What the loop does for you: picks the device, shows a progress bar with the live loss,
-evaluates on the test split after each epoch, uses mixed precision on a GPU, clips
-gradients on request, stops with a clear message when a loss part becomes NaN or inf
-(on a CPU before the weights are touched; on a GPU, where each check costs a device
-sync, within 25 batches), and writes an atomic checkpoint after every epoch
-from which an interrupted run resumes exactly where it stopped.
+evaluates on the test split (and on a validation split, when given) after each epoch,
+keeps the weights of the epoch with the lowest validation loss on request
+(``restore_best=True``: early stopping that never looks at the test images), uses mixed
+precision on a GPU, clips gradients on request, stops with a clear message when a loss
+part becomes NaN or inf (on a CPU before the weights are touched; on a GPU, where each
+check costs a device sync, within 25 batches), and writes an atomic checkpoint after every
+epoch from which an interrupted run resumes exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -53,13 +55,17 @@ class History:
     """Per-epoch averages of the loss and its parts (per sample, in the loss's units).
 
     ``history.train[e]["kl"]`` is the mean KL over the training images in epoch ``e``;
-    ``history.test`` is filled when a test split is given.  ``seconds[e]`` is the wall
-    time of epoch ``e`` (training and evaluation).
+    ``history.test`` is filled when a test split is given, ``history.validation`` when a
+    validation split is.  ``seconds[e]`` is the wall time of epoch ``e`` (training and
+    evaluation).  ``best_epoch`` (counted from 1) is the epoch whose weights the model
+    kept when it was trained with ``restore_best=True``; ``None`` otherwise (the last).
     """
 
     train: list[dict[str, float]] = field(default_factory=list)
     test: list[dict[str, float]] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    validation: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int | None = None
 
     @property
     def epochs(self) -> int:
@@ -67,25 +73,34 @@ class History:
 
     def series(self, part: str = "loss", split: str = "train") -> list[float]:
         """The values of one part over the epochs, e.g. ``series("kl", "test")``."""
-        rows = {"train": self.train, "test": self.test}[split]
+        splits = {"train": self.train, "test": self.test, "validation": self.validation}
+        if split not in splits:
+            raise KeyError(f"no split {split!r}; the splits are train, test and validation")
+        rows = splits[split]
         if rows and part not in rows[0]:
             raise KeyError(f"no loss part {part!r}; the parts are {', '.join(rows[0])}")
         return [row[part] for row in rows]
 
     def to_dict(self) -> dict:
-        return {"train": self.train, "test": self.test, "seconds": self.seconds}
+        return {"train": self.train, "test": self.test, "seconds": self.seconds,
+                "validation": self.validation, "best_epoch": self.best_epoch}
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
-        return cls(list(d["train"]), list(d["test"]), list(d["seconds"]))
+        # histories written before validation splits existed have neither entry
+        return cls(list(d["train"]), list(d["test"]), list(d["seconds"]),
+                   list(d.get("validation", [])), d.get("best_epoch"))
 
     def __repr__(self) -> str:
         if not self.train:
             return "History(no epochs yet)"
         last = f"train {_fmt(self.train[-1])}"
+        if self.validation:
+            last += f"; validation {_fmt(self.validation[-1])}"
         if self.test:
             last += f"; test {_fmt(self.test[-1])}"
-        return f"History({self.epochs} epochs; last: {last})"
+        kept = f"; kept epoch {self.best_epoch}" if self.best_epoch is not None else ""
+        return f"History({self.epochs} epochs; last: {last}{kept})"
 
 
 def _fmt(row: Mapping[str, float]) -> str:
@@ -247,12 +262,19 @@ def fit(
     progress: bool = True,
     verbose: bool = True,
     cache: str | None = None,
+    validation=None,
+    restore_best: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs in total and return its :class:`History`.
 
-    train, test: an ``MNISTSplit`` (batched here with ``batch_size``, shuffled with
-    ``seed``), a tensor, or ready :class:`Batches`.  ``loss_fn(model, batch)`` defaults
-    to ``model.loss(batch)``.  ``amp=None`` uses mixed precision on a GPU only.
+    train, test, validation: an ``MNISTSplit`` (batched here with ``batch_size``, shuffled
+    with ``seed``), a tensor, or ready :class:`Batches`.  ``validation``: held out from
+    the training data (not the test images), evaluated after every epoch like ``test``.
+    ``restore_best=True`` (needs ``validation``): at the end the model gets back the
+    weights of the epoch with the lowest validation ``loss`` (``history.best_epoch``), and
+    the run still trains all ``epochs`` so that the curves show what came after it.
+    ``loss_fn(model, batch)`` defaults to ``model.loss(batch)``.  ``amp=None`` uses mixed
+    precision on a GPU only.
     ``checkpoint``: a file written atomically after each epoch; when it exists, training
     resumes from it (and does nothing when it already holds ``epochs`` epochs).
     ``cache``: an experiment name, e.g. ``"06-vae2"``: load the trained weights, history
@@ -261,6 +283,12 @@ def fit(
     """
     if not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    if restore_best and validation is None:
+        raise ValueError(
+            "restore_best=True keeps the weights of the epoch with the lowest validation "
+            "loss, so it needs validation=...: a split held out from the training data "
+            "(choosing the epoch on the test split would select on the test set)"
+        )
     if cache is not None:
         from .model_cache import cached_fit
 
@@ -268,28 +296,33 @@ def fit(
             cache, model, train, test, train_fn=fit, epochs=epochs, loss_fn=loss_fn,
             optimizer=optimizer, lr=lr, batch_size=batch_size, seed=seed, device=device,
             amp=amp, clip_grad_norm=clip_grad_norm, checkpoint=checkpoint,
-            progress=progress, verbose=verbose,
+            progress=progress, verbose=verbose, validation=validation,
+            restore_best=restore_best,
         )
     device = pick_device(device)
     model.to(device)
     train_batches = _to_batches(train, batch_size, shuffle=True, seed=seed)
     test_batches = _to_batches(test, 1000, shuffle=False, seed=0) if test is not None else None
+    validation_batches = (_to_batches(validation, 1000, shuffle=False, seed=0)
+                          if validation is not None else None)
     optimizer = optimizer or default_optimizer(model, lr, device)
     autocast, scaler = _amp_context(device, amp)
-    history = History()
+    history, best = History(), _Best(restore_best)
     if checkpoint is not None and Path(checkpoint).exists():
-        history = _resume(Path(checkpoint), model, optimizer, scaler, train_batches, device)
+        history = _resume(Path(checkpoint), model, optimizer, scaler, train_batches, device,
+                          best)
         if verbose:
             print(f"resumed from {checkpoint} after {history.epochs} epoch(s)")
     if history.epochs >= epochs:
+        best.restore(model, history, verbose=False)
         return history
 
     run = _Run(
         model, loss_fn or (lambda m, b: m.loss(b)), optimizer, autocast, scaler, device,
         clip_grad_norm, lr=optimizer.param_groups[0].get("lr"),  # as restored by _resume
         check_every=1 if device.type == "cpu" else 25,  # a GPU check costs a sync
-        train=train_batches, test=test_batches, checkpoint=checkpoint, epochs=epochs,
-        progress=progress, verbose=verbose,
+        train=train_batches, test=test_batches, validation=validation_batches, best=best,
+        checkpoint=checkpoint, epochs=epochs, progress=progress, verbose=verbose,
     )
     bar = _progress_bar(train_batches, epochs - history.epochs, progress)
     try:
@@ -306,7 +339,47 @@ def fit(
         raise
     finally:
         bar.close()
+    best.restore(model, history, verbose=verbose)
     return history
+
+
+class _Best:
+    """The weights of the epoch with the lowest validation loss so far (when asked for)."""
+
+    def __init__(self, wanted: bool):
+        self.wanted = wanted
+        self.epoch: int | None = None
+        self.loss = math.inf
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def update(self, model: torch.nn.Module, history: History) -> None:
+        """After an epoch: remember the weights if its validation loss is the lowest yet."""
+        if not self.wanted:
+            return
+        loss = history.validation[-1]["loss"]
+        if loss < self.loss:  # the first of equal epochs is kept
+            self.epoch, self.loss = history.epochs, loss
+            self.state = {k: v.detach().to("cpu", copy=True)
+                          for k, v in model.state_dict().items()}
+
+    def restore(self, model: torch.nn.Module, history: History, verbose: bool) -> None:
+        """At the end: give the model the remembered weights, and say which epoch they are."""
+        if not self.wanted or self.state is None:
+            return
+        model.load_state_dict(self.state)
+        history.best_epoch = self.epoch
+        if verbose:
+            tqdm.write(f"kept the weights of epoch {self.epoch} of {history.epochs}, the "
+                       f"lowest validation loss ({self.loss:.4g})")
+
+    def state_dict(self) -> dict | None:
+        if not self.wanted or self.state is None:
+            return None
+        return {"epoch": self.epoch, "loss": self.loss, "state": self.state}
+
+    def load_state_dict(self, saved: dict | None) -> None:
+        if self.wanted and saved is not None:
+            self.epoch, self.loss, self.state = saved["epoch"], saved["loss"], saved["state"]
 
 
 @dataclass(frozen=True)
@@ -324,6 +397,8 @@ class _Run:
     check_every: int  # check the loss for NaN/inf every this many batches
     train: Iterable
     test: Iterable | None
+    validation: Iterable | None
+    best: _Best
     checkpoint: str | Path | None
     epochs: int
     progress: bool
@@ -394,13 +469,20 @@ def _train_epoch(run: _Run, epoch: int, bar) -> dict[str, float]:
 def _end_epoch(run: _Run, history: History, means, epoch: int, start: float, bar) -> None:
     """Record the epoch: its means, the test evaluation, its seconds, the checkpoint, a line."""
     history.train.append(means)
+    if run.validation is not None:
+        history.validation.append(
+            evaluate(run.model, run.validation, loss_fn=run.loss_fn, device=run.device))
+        run.best.update(run.model, history)
     if run.test is not None:
         history.test.append(evaluate(run.model, run.test, loss_fn=run.loss_fn, device=run.device))
     history.seconds.append(time.perf_counter() - start)
     if run.checkpoint is not None:
-        _save(Path(run.checkpoint), run.model, run.optimizer, run.scaler, run.train, history)
+        _save(Path(run.checkpoint), run.model, run.optimizer, run.scaler, run.train, history,
+              run.best)
     if run.verbose:
         line = f"epoch {epoch}/{run.epochs}: train {_fmt(history.train[-1])}"
+        if history.validation:
+            line += f" | validation {_fmt(history.validation[-1])}"
         if history.test:
             line += f" | test {_fmt(history.test[-1])}"
         tqdm.write(line + f" | {history.seconds[-1]:.1f} s")
@@ -410,7 +492,7 @@ def _end_epoch(run: _Run, history: History, means, epoch: int, start: float, bar
 # ----------------------------------------------------------------------------- state
 
 
-def _save(path, model, optimizer, scaler, batches, history) -> None:
+def _save(path, model, optimizer, scaler, batches, history, best) -> None:
     save_checkpoint(
         {
             "version": CHECKPOINT_VERSION,
@@ -420,12 +502,13 @@ def _save(path, model, optimizer, scaler, batches, history) -> None:
             "batches": batches.state_dict() if hasattr(batches, "state_dict") else None,
             "rng": torch_rng_state(),
             "history": history.to_dict(),
+            "best": best.state_dict(),
         },
         path,
     )
 
 
-def _resume(path, model, optimizer, scaler, batches, device) -> History:
+def _resume(path, model, optimizer, scaler, batches, device, best) -> History:
     state = load_checkpoint(path)
     if state.get("version") != CHECKPOINT_VERSION or "model" not in state:
         raise CheckpointError(
@@ -445,4 +528,5 @@ def _resume(path, model, optimizer, scaler, batches, device) -> History:
     if state.get("batches") is not None and hasattr(batches, "load_state_dict"):
         batches.load_state_dict(state["batches"])
     set_torch_rng_state(state["rng"])
+    best.load_state_dict(state.get("best"))
     return History.from_dict(state["history"])

@@ -476,7 +476,9 @@ def plot_history(
     """Curves of loss parts over the epochs of a :class:`vae_edu.train.History`.
 
     One line per (split, part), labelled e.g. "train loss" and "test kl": the same colour
-    for one part, solid for train and dashed for test.  The x axis is the epoch, from 1.
+    for one part, solid for train, dotted for validation and dashed for test.  When the
+    model kept its best validation epoch (``history.best_epoch``), a star marks that epoch
+    on each validation curve.  The x axis is the epoch, from 1.
     To compare models on one ``ax``, call it once per model with ``label="plain"`` etc.:
     the labels get that prefix and each call continues with colours not used on ``ax``.
 
@@ -486,10 +488,13 @@ def plot_history(
     if isinstance(parts, str):
         parts = (parts,)
     if isinstance(history, Mapping):  # History.to_dict()
-        splits = {"train": history.get("train", []), "test": history.get("test", [])}
+        splits = {split: history.get(split, []) for split in ("train", "validation", "test")}
+        best = history.get("best_epoch")
     else:
-        splits = {"train": history.train, "test": history.test}
-    if not splits["train"] and not splits["test"]:
+        splits = {"train": history.train, "validation": history.validation,
+                  "test": history.test}
+        best = history.best_epoch
+    if not any(splits.values()):
         raise ValueError("plot_history: expected a history with at least one epoch, got none")
     available = list(dict.fromkeys(k for rows in splits.values() for row in rows for k in row))
     for part in parts:
@@ -500,7 +505,7 @@ def plot_history(
     offset = len({line.get_color() for line in ax.get_lines()})  # colours already on ax
     prefix = f"{label} " if label else ""
     for i, part in enumerate(parts):
-        for split, style in (("train", "-"), ("test", "--")):
+        for split, style in (("train", "-"), ("validation", ":"), ("test", "--")):
             rows = splits[split]
             if rows:
                 epochs = np.arange(1, len(rows) + 1)
@@ -514,18 +519,25 @@ def plot_history(
                     color=f"C{offset + i}",
                     label=f"{prefix}{split} {part}",
                 )
+                if split == "validation" and best is not None and 1 <= best <= len(rows):
+                    ax.plot([best], [values[best - 1]], "*", markersize=11,
+                            color=f"C{offset + i}",  # one legend entry for all parts
+                            label=f"{prefix}kept: epoch {best}" if i == 0 else "_nolegend_")
     ax.set_xlabel("epoch")
     ax.set_ylabel(parts[0] if len(parts) == 1 else "value")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     if title:
         ax.set_title(title)
-    n_epochs = max(len(splits["train"]), len(splits["test"]))
+    n_epochs = max(len(rows) for rows in splits.values())
+    styles = ("train solid, validation dotted, test dashed" if splits["validation"]
+              else "train solid, test dashed")  # as before validation splits existed
+    kept = f", a star at the kept epoch {best}" if best is not None and splits["validation"] else ""
     return default_description(
         fig,
         ax_in,
-        f"line plot of {', '.join(parts)} over {n_epochs} epochs, train solid, "
-        f"test dashed{_title_part(title)}",
+        f"line plot of {', '.join(parts)} over {n_epochs} epochs, {styles}{kept}"
+        f"{_title_part(title)}",
     )
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "INK_LIGHTNESS",
     "PHOTOS",
     "TEST_PHOTOS",
+    "VALIDATION_PHOTOS",
     "ColorFields",
     "PhotoData",
     "hue_names",
@@ -66,6 +67,9 @@ INK_LIGHTNESS = 60.0
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle", "china", "flower")
 #: The photographs :func:`load_photos` keeps for testing: no patch of them is trained on.
 TEST_PHOTOS = ("coffee", "flower")
+#: The training photograph lecture 09 holds out for validation (choosing an epoch):
+#: the smallest, so that the most training patches remain.
+VALIDATION_PHOTOS = ("chelsea",)
 
 CIFAR_PROBE = ("www.cs.toronto.edu", 443)
 _DOWNLOAD_SOCKET_TIMEOUT = 20.0
@@ -337,14 +341,17 @@ def load_cifar10(
 
 @dataclass
 class PhotoData:
-    """Training and test colour fields of real photographs and where they came from."""
+    """Training, test (and validation) colour fields of real photographs, and their source."""
 
     train: ColorFields
     test: ColorFields
     source: str
+    validation: ColorFields | None = None
 
     def describe(self) -> str:
-        return f"{self.source}: {len(self.train)} training and {len(self.test)} test images"
+        held = f", {len(self.validation)} validation" if self.validation is not None else ""
+        return (f"{self.source}: {len(self.train)} training{held} and {len(self.test)} test "
+                f"images")
 
 
 def load_photos(
@@ -354,6 +361,7 @@ def load_photos(
     source: str = "photos",
     device: str | torch.device | None = None,
     quiet: bool = False,
+    validation_photos: tuple[str, ...] = (),
 ) -> PhotoData:
     """Real colour photographs, 32 x 32; by default the same offline set for everyone.
 
@@ -366,11 +374,28 @@ def load_photos(
 
     Args:
         train_size, test_size: how many images of each split to keep (a fixed shuffle;
-            ``None``: all of them).
+            ``None``: all of them); ``test_size`` also caps the validation split.
+        validation_photos: training photographs (e.g. :data:`VALIDATION_PHOTOS`) whose
+            patches become ``PhotoData.validation`` instead of training patches: a split
+            to choose an epoch on that shows scenes neither the training nor the test
+            patches show (``source="photos"`` only).
         quiet: do not print the line that names the photographs of each split.
     """
     if source not in ("photos", "cifar10"):
         raise ValueError(f"load_photos: source must be 'photos' or 'cifar10', got {source!r}")
+    validation_photos = tuple(validation_photos)
+    train_photos = tuple(n for n in PHOTOS if n not in TEST_PHOTOS)
+    if validation_photos and source != "photos":
+        raise ValueError(
+            "load_photos: validation_photos are photographs of source='photos'; for "
+            f"{source!r} hold out part of PhotoData.train instead (its .take(n, seed=...))"
+        )
+    unknown = [n for n in validation_photos if n not in train_photos]
+    if unknown or len(set(validation_photos)) >= len(train_photos):
+        raise ValueError(
+            f"load_photos: validation_photos must be some, not all, of the training "
+            f"photographs {train_photos}, got {validation_photos}"
+        )
     if source == "cifar10":
         cifar = load_cifar10(train_size, test_size, device=device)
         if cifar is None:
@@ -381,13 +406,20 @@ def load_photos(
             )
         return PhotoData(*cifar, source="CIFAR-10")
     train, test = photo_patches(32, test_photos=TEST_PHOTOS, device=device)
-    train_photos = [n for n in PHOTOS if n not in TEST_PHOTOS]
+    validation = None
+    if validation_photos:  # the same patches, the held-out photographs' apart
+        train, validation = photo_patches(32, photos=train_photos,
+                                          test_photos=validation_photos, device=device)
+        train_photos = tuple(n for n in train_photos if n not in validation_photos)
     if not quiet:
+        held = (f"validation {len(validation)} patches of {len(validation_photos)} "
+                f"({', '.join(validation_photos)}), " if validation is not None else "")
         print(
             f"vae_edu: 32 x 32 patches of {len(PHOTOS)} photographs shipped with "
             f"scikit-image and scikit-learn: training {len(train)} patches of "
-            f"{len(train_photos)} photographs ({', '.join(train_photos)}), test "
+            f"{len(train_photos)} photographs ({', '.join(train_photos)}), {held}test "
             f"{len(test)} patches of {len(TEST_PHOTOS)} others ({', '.join(TEST_PHOTOS)})"
         )
     return PhotoData(train.take(train_size), test.take(test_size),
-                     source="shipped photographs (patches)")
+                     source="shipped photographs (patches)",
+                     validation=validation.take(test_size) if validation is not None else None)

@@ -19,8 +19,9 @@ The key of an entry covers everything that changes the result of training:
   initial weights (which also capture the seed and the constructor arguments) and which
   parameters are frozen;
 * the arguments of :func:`~vae_edu.train.fit` (epochs, learning rate, batch size, seed,
-  ``loss_fn`` by its code, an explicit optimizer by its settings and state);
-* the data, by a SHA-256 fingerprint of the tensors trained and evaluated on (full MNIST,
+  ``restore_best``, ``loss_fn`` by its code, an explicit optimizer by its settings and
+  state);
+* the data, by a SHA-256 fingerprint of the tensors trained, validated and evaluated on (full MNIST,
   the shipped subset and any other folder or subset differ), computed once per tensor
   and process;
 * torch's random state when training starts;

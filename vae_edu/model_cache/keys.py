@@ -243,7 +243,8 @@ def training_code_digest() -> str:
     return h.hexdigest()
 
 
-_FIT_SETTINGS = ("epochs", "lr", "batch_size", "seed", "amp", "clip_grad_norm")
+_FIT_SETTINGS = ("epochs", "lr", "batch_size", "seed", "amp", "clip_grad_norm",
+                 "restore_best")
 
 
 def experiment_key(
@@ -269,6 +270,7 @@ def experiment_key(
         },
         "train": data_fingerprint(train),
         "test": data_fingerprint(test),
+        "validation": data_fingerprint(fit_kwargs.get("validation")),
         "rng": tensor_digest(torch.get_rng_state()),
     }
     text = json.dumps(material, sort_keys=True, default=str)

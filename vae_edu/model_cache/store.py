@@ -120,7 +120,8 @@ def _valid_history(h) -> bool:
         return isinstance(v, list) and all(
             isinstance(r, dict) and all(isinstance(x, float) for x in r.values()) for r in v)
     return (isinstance(h, dict) and rows(h.get("train")) and rows(h.get("test"))
-            and isinstance(h.get("seconds"), list))
+            and rows(h.get("validation", [])) and isinstance(h.get("seconds"), list)
+            and (h.get("best_epoch") is None or isinstance(h["best_epoch"], int)))
 
 
 def _restore(path: Path, key: str, model, train, test, fit_kwargs: Mapping):
@@ -140,8 +141,10 @@ def _restore(path: Path, key: str, model, train, test, fit_kwargs: Mapping):
                f"{path.name} holds weights of another model shape ({k}: "
                f"{tuple(getattr(theirs, 'shape', ()))} in the cache, {tuple(v.shape)} here)")
     epochs = fit_kwargs.get("epochs")
+    validation = fit_kwargs.get("validation")
     check_entry(_valid_history(history) and len(history["train"]) == epochs
-           and len(history["test"]) == (epochs if test is not None else 0),
+           and len(history["test"]) == (epochs if test is not None else 0)
+           and len(history.get("validation", [])) == (epochs if validation is not None else 0),
            f"{path.name} holds a training history that does not fit this run")
     rng = entry_rng(path, entry)
     optimizer = fit_kwargs.get("optimizer")
@@ -156,7 +159,7 @@ def _restore(path: Path, key: str, model, train, test, fit_kwargs: Mapping):
         model.load_state_dict(state)
         if optimizer is not None:
             optimizer.load_state_dict(entry["optimizer"])
-        for name, data in (("train", train), ("test", test)):
+        for name, data in (("train", train), ("test", test), ("validation", validation)):
             if isinstance(data, Batches) and batches.get(name) is not None:
                 data.load_state_dict(batches[name])
     except Exception as err:  # noqa: BLE001 - whatever fails, the model is put back
@@ -227,7 +230,8 @@ def _store(path, key, name, model, train, test, history, seconds, fit_kwargs) ->
         "rng": torch_rng_state(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "batches": {n: d.state_dict() if isinstance(d, Batches) else None
-                    for n, d in (("train", train), ("test", test))},
+                    for n, d in (("train", train), ("test", test),
+                                 ("validation", fit_kwargs.get("validation")))},
     }
     save_checkpoint(entry, path)
 
