@@ -212,7 +212,7 @@ class Pull(nn.Module):
         return ((self.w - batch[0]) ** 2).mean()
 
 
-def test_a_run_that_kept_its_best_epoch_loads_those_weights_and_that_epoch():
+def test_a_run_that_kept_its_best_epoch_loads_those_weights_and_that_epoch(capsys):
     ones, targets = torch.ones(4, 1, dtype=torch.float64), torch.full((4, 1), 0.3).double()
 
     def go(**kwargs):
@@ -224,7 +224,9 @@ def test_a_run_that_kept_its_best_epoch_loads_those_weights_and_that_epoch():
     trained, history = go(restore_best=True)
     assert history.best_epoch == 2 and trained.w.item() == pytest.approx(0.36)
     assert len(entries()) == 1
+    capsys.readouterr()
     loaded, loaded_history = go(restore_best=True)
+    assert "5 epoch(s), the weights of epoch 2 (lowest validation loss)" in capsys.readouterr().out
     assert same(state(loaded), state(trained)) and loaded_history == history
     assert len(entries()) == 1
     last, last_history = go()  # the same run keeping its last epoch: another entry

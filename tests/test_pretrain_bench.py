@@ -70,7 +70,8 @@ def notebook(*cells) -> nbformat.NotebookNode:
 
 def test_comparison_ignores_training_logs_progress_cache_lines_and_timings():
     cold = notebook(
-        cell("epoch 1/2: train loss 3.2 | 1.0 s\ntraining: 50%|#####     | 5/10\n"),
+        cell("epoch 1/2: train loss 3.2 | 1.0 s\ntraining: 50%|#####     | 5/10\n"
+             "kept the weights of epoch 1 of 2, the lowest validation loss (2.5)\n"),
         cell("test loss 1.234\nran in 3.2 s\n"),
     )
     warm = notebook(

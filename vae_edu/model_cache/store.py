@@ -195,9 +195,11 @@ def cached_fit(name: str, model, train, test, *, train_fn, **fit_kwargs):
             say(f"cache: {err}; training {name!r} anew")
         else:
             if verbose:
-                say(f"loaded {name!r} from the cache: {history.epochs} epoch(s), trained in "
-                     f"{entry['seconds']:.1f} s on {entry['device']} (profile {entry['profile']}"
-                     f"; {folder})")
+                kept = (f", the weights of epoch {history.best_epoch} (lowest validation "
+                        f"loss)" if history.best_epoch is not None else "")
+                say(f"loaded {name!r} from the cache: {history.epochs} epoch(s){kept}, "
+                     f"trained in {entry['seconds']:.1f} s on {entry['device']} (profile "
+                     f"{entry['profile']}; {folder})")
             return history
     start = time.perf_counter()
     history = train_fn(model, train, test, **fit_kwargs)

@@ -23,7 +23,8 @@ WARM_GOAL_SECONDS = 15.0
 # lines that differ between a run that trains and one that loads, or between any two runs
 _NOISE = re.compile(
     r"%\||\bit/s\b|\bs/it\b|FloatProgress|"          # progress bars (text or widget)
-    r"^epoch \d+/\d+: |^loaded '.*' from the cache|^cache: |"  # training log, cache lines
+    r"^epoch \d+/\d+: |^kept the weights of epoch |"    # training log
+    r"^loaded '.*' from the cache|^cache: |"           # cache lines
     r"\b\d+(\.\d+)?\s?(s|ms|µs|seconds)\b"            # timings
 )
 
