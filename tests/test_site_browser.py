@@ -5,7 +5,10 @@ printed) and served on 127.0.0.1; headless Chromium (the system one, as
 tests/test_browser.py: ``/usr/bin/chromium`` or ``VAE_EDU_CHROMIUM``) opens every page.
 Any request to another host is aborted and counted: the site must work offline. Checked:
 
-* every page loads with no console error, no failed request and no missing image;
+* every page loads with no console error, no failed request (status 400 or more, or
+  one that failed) and no missing image, MathJax's work included: each page is checked
+  once MathJax has finished typesetting (its own queue says so), and every formula must
+  have rendered (no error box, no formula left as TeX);
 * every local link resolves to a file of the site;
 * every ``<img>`` has a non-empty ``alt`` (a figure without ``vae_edu.viz.describe``
   shows up here as ``alt=""``, see vae_edu/tooling/site_alt.py), but on the pages of the
@@ -29,6 +32,11 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 from helpers_alt import NOT_YET_DESCRIBED
+
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # reported by _require
+    PlaywrightTimeout = TimeoutError
 
 pytestmark = pytest.mark.browser
 
@@ -106,14 +114,41 @@ def _pages(out: Path) -> list[str]:
                   if not p.relative_to(out).as_posix().startswith(("_", "genindex")))
 
 
+#: Pushed onto MathJax 2's queue (MathJax.Hub.Queue: first in, first out) after the page's
+#: startup chain, so it runs once the typesetting (and the fonts it waits for) is done.
+_MATHJAX_DONE = """() => { window.vaeEduMathDone = false;
+  MathJax.Hub.Queue(function () { window.vaeEduMathDone = true; }); }"""
+#: What a page with math shows where a formula did not render: MathJax's error box, the
+#: noErrors/noUndefined extensions' marks, or a math element left as TeX source.
+_MATH_PROBLEMS = """() => {
+  const found = [...document.querySelectorAll('.MathJax_Error, .merror, .noError')]
+    .map(e => 'MathJax error: ' + e.textContent.slice(0, 80));
+  if (document.body.innerText.includes('Math Processing Error')) {
+    found.push('Math Processing Error');
+  }
+  for (const e of document.querySelectorAll('.math.notranslate')) {  // Sphinx's, not MathJax's
+    if (!e.querySelector('.MathJax, .MathJax_Display')) {
+      found.push('formula not typeset: ' + e.textContent.trim().slice(0, 80));
+    }
+  }
+  return found; }"""
+_SLIDERS_STARTED = """() => [...document.querySelectorAll('.vae-edu-slider')]
+  .every(s => s.querySelector('canvas.vae-edu-frame'))"""
+
+
 class PageVisit:
-    """One page opened with its console errors, failed and remote requests recorded."""
+    """One page opened with its console errors, failed and remote requests recorded, and
+    its scripts done: the kernel-free sliders started, MathJax finished typesetting (and
+    the browser done with every font the page asked for), as ``math`` says."""
 
     def __init__(self, browser, base: str, rel: str):
-        self.errors, self.remote, self.failed = [], [], []
+        self.errors, self.remote, self.failed, self.math = [], [], [], []
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         host = urlparse(base).netloc
+        # Chromium's own request for the host's icon (the site declares none): not one
+        # the page makes, and its 404 comes only as a console line
+        favicon = urljoin(base, "/favicon.ico")
 
         def route(r):
             if urlparse(r.request.url).netloc not in (host, "") and not r.request.url.startswith(
@@ -123,16 +158,36 @@ class PageVisit:
             else:
                 r.continue_()
 
+        def failed(r):
+            if r.url not in self.remote and not any(f.endswith(" " + r.url) for f in self.failed):
+                self.failed.append(f"{r.failure} {r.url}")
+
         self.page.route("**/*", route)
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("console", lambda m: m.type == "error" and m.location.get("url") != favicon
+                     and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("requestfailed", lambda r: r.url not in self.remote
-                     and self.failed.append(r.url))
+        self.page.on("requestfailed", failed)
         self.page.on("response", lambda r: r.status >= 400 and self.failed.append(
             f"{r.status} {r.url}"))
         self.url = urljoin(base, rel)
         self.page.goto(self.url, wait_until="load")
-        self.page.wait_for_timeout(300)  # MathJax and the sliders' scripts run after load
+        page = self.page
+        try:  # a slider starts when its image sheet has loaded (a missing one: see images)
+            page.wait_for_function(_SLIDERS_STARTED, timeout=5_000)
+        except PlaywrightTimeout:
+            pass
+        if page.query_selector('script[src*="mathjax/MathJax.js"]'):
+            if not page.evaluate("() => !!(window.MathJax && MathJax.Hub)"):
+                self.math.append("MathJax did not start")
+            else:
+                page.evaluate(_MATHJAX_DONE)
+                try:
+                    page.wait_for_function("() => window.vaeEduMathDone", timeout=60_000)
+                except PlaywrightTimeout:
+                    self.math.append("MathJax did not finish within 60 s")
+                self.math += page.evaluate(_MATH_PROBLEMS)
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        page.wait_for_timeout(100)  # the network events of the last requests
 
     def close(self):
         self.context.close()
@@ -151,7 +206,7 @@ def test_every_page_loads_offline_without_errors_broken_links_or_missing_alt(sit
         visit = PageVisit(browser, base, rel)
         page = visit.page
         for kind, items in (("console error", visit.errors), ("remote request", visit.remote),
-                            ("failed request", visit.failed)):
+                            ("failed request", visit.failed), ("math", visit.math)):
             problems += [f"{rel}: {kind}: {item}" for item in items]
         images = page.eval_on_selector_all(
             "img", "els => els.map(e => [e.getAttribute('src'), e.getAttribute('alt'),"
@@ -203,7 +258,8 @@ def test_moving_a_kernel_free_slider_changes_the_image(site, browser):
         slider.evaluate("e => e.scrollIntoView({block: 'center'})")
         page.screenshot(path=str(SCREENSHOT))
         print(f"screenshot: {SCREENSHOT}")
-    assert not visit.errors, visit.errors
+    assert not (visit.errors or visit.failed or visit.remote or visit.math), (
+        visit.errors, visit.failed, visit.remote, visit.math)
     visit.close()
 
 

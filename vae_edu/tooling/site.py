@@ -14,10 +14,10 @@ What goes in (all listed in the TOC, or next to it in ``course/``):
 - the syllabus, the instructor guide and the grading policy (``course/*.md``).
 
 Offline: MathJax is served from the site itself (a copy of the MathJax 2 that the
-``jupyter-server-mathjax`` package ships, SVG output, no web fonts); the theme's fonts and
-scripts are its own.  Each lecture page has launch buttons: Colab and Binder (the
-student release repository, as the notebooks' Colab badges) and, with ``--jupyterhub
-URL``, a JupyterHub (nbgitpuller) link.
+``jupyter-server-mathjax`` package ships: HTML-CSS output with its STIX-Web fonts, no
+other font requested); the theme's fonts and scripts are its own.  Each lecture page has
+launch buttons: Colab and Binder (the student release repository, as the notebooks' Colab
+badges) and, with ``--jupyterhub URL``, a JupyterHub (nbgitpuller) link.
 
 The alt text of each figure (``vae_edu.viz.describe``, stored in the output's metadata)
 becomes the ``alt`` of its ``<img>``; an image without one gets ``alt=""``, which
@@ -190,6 +190,12 @@ mathjax2_config = {{
         "styles": {{"@font-face": {{"font-family": "MathJax_Blank",
                                     "src": "local('MathJax_Blank')"}}}},
     }},
+    # the combined config also starts the NativeMML output, whose styles give MathML with
+    # mathvariant="script" (\\mathcal), "double-struck" (\\mathbb) or "fraktur" the TeX
+    # web fonts (@font-face, fonts/HTML-CSS/TeX/otf, files the package does not ship);
+    # the AssistiveMML extension puts such MathML, hidden, next to every formula, so
+    # Chromium requested them (404s); local() sources, as for MathJax_Blank above
+    "NativeMML": {{"styles": {native_mml_styles!r}}},
     "showMathMenu": False,
     "messageStyle": "none",
 }}
@@ -203,6 +209,12 @@ html_theme_options = {{
     "show_toc_level": 2,
 }}
 '''
+
+
+#: The @font-face rules of MathJax 2's NativeMML output (2.7.9, in the combined config
+#: TeX-AMS-MML_HTMLorMML-full.js, numbered as there) and the TeX font file of each.
+_NATIVE_MML_FONTS = ("Caligraphic-Regular", "Caligraphic-Bold", "AMS-Regular",
+                     "Script-Regular", "Fraktur-Regular", "Fraktur-Bold")
 
 
 def _conf(course: Course, jupyterhub: str | None) -> str:
@@ -219,6 +231,8 @@ def _conf(course: Course, jupyterhub: str | None) -> str:
         repository_url=f"https://github.com/{release.repository}",
         branch=release.branch,
         launch=launch,
+        native_mml_styles={f"@font-face /*{i}*/": {"src": f"local('MathJax_{font}')"}
+                           for i, font in enumerate(_NATIVE_MML_FONTS, start=1)},
     )
 
 
