@@ -72,11 +72,11 @@ def test_comparison_ignores_training_logs_progress_cache_lines_and_timings():
     cold = notebook(
         cell("epoch 1/2: train loss 3.2 | 1.0 s\ntraining: 50%|#####     | 5/10\n"
              "kept the weights of epoch 1 of 2, the lowest validation loss (2.5)\n"),
-        cell("test loss 1.234\nran in 3.2 s\n"),
+        cell("test loss 1.234\nran in 3.2 s\n<matplotlib.legend.Legend at 0x7fae6f72a550>\n"),
     )
     warm = notebook(
         cell("loaded 'x' from the cache: 2 epoch(s), trained in 4.1 s on cpu\n"),
-        cell("test loss 1.234\nran in 0.1 s\n"),
+        cell("test loss 1.234\nran in 0.1 s\n<matplotlib.legend.Legend at 0x7f38f06eaad0>\n"),
     )
     assert printed_numbers(cold) == [[], ["test loss 1.234"]]
     assert compare(cold, warm) == ([], "")

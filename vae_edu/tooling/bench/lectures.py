@@ -25,7 +25,8 @@ _NOISE = re.compile(
     r"%\||\bit/s\b|\bs/it\b|FloatProgress|"          # progress bars (text or widget)
     r"^epoch \d+/\d+: |^kept the weights of epoch |"    # training log
     r"^loaded '.*' from the cache|^cache: |"           # cache lines
-    r"\b\d+(\.\d+)?\s?(s|ms|µs|seconds)\b"            # timings
+    r"\b\d+(\.\d+)?\s?(s|ms|µs|seconds)\b|"           # timings
+    r" at 0x[0-9a-fA-F]+"                              # an object's memory address
 )
 
 
