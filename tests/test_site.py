@@ -70,7 +70,12 @@ def test_the_source_tree_has_student_exercises_no_widgets_and_local_mathjax(tmp_
     assert sorted(p.name for p in (src / "exercises").iterdir()) == sorted(
         Path(nb.path).name for nb in course.exercises)
     assert (src / "_static" / "mathjax" / "MathJax.js").is_file()
+    import matplotlib.image
+
+    icon = matplotlib.image.imread(src / "_static" / "favicon.png")
+    assert icon.shape[:2] == (32, 32) and icon[16, 16, 0] == 0 and icon[5, 16, 0] > 0.9  # a ring
     conf = (src / "conf.py").read_text()
+    assert 'html_favicon = "_static/favicon.png"' in conf
     assert 'nb_execution_mode = "off"' in conf and "https://hub.example.edu" in conf
     assert course.release.repository in conf
     for nb in (src / "lectures").glob("*.ipynb"):

@@ -166,6 +166,7 @@ html_theme = "sphinx_book_theme"
 html_context = {{"default_mode": "light"}}
 html_title = {title!r}
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.png"  # drawn by vae-edu site; without it: /favicon.ico
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False
@@ -261,7 +262,20 @@ def write_source(course: Course, src: Path, *, jupyterhub: str | None = None) ->
     (src / "index.md").write_text(_index(course), encoding="utf-8")
     (src / "conf.py").write_text(_conf(course, jupyterhub), encoding="utf-8")
     _mathjax(src / "_static")
+    _favicon(src / "_static" / "favicon.png")
     return pages + 1
+
+
+def _favicon(path: Path) -> None:
+    """A 32 x 32 icon: a white ring on black, a zero as MNIST draws it (no file to ship)."""
+    import numpy as np
+    from matplotlib.image import imsave
+
+    y, x = np.mgrid[0:32, 0:32] - 15.5
+    radius = np.hypot(x / 0.8, y)  # an upright ellipse, as a handwritten 0
+    ring = np.clip(1.0 - np.abs(radius - 10.5) / 2.5, 0.0, 1.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imsave(path, ring, cmap="gray", vmin=0.0, vmax=1.0)
 
 
 def _size_mb(folder: Path) -> float:
