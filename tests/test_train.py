@@ -640,6 +640,30 @@ def test_without_restore_best_the_last_weights_stay_and_validation_changes_no_st
     assert len(h_watched.validation) == 4 and h_plain.validation == []
 
 
+class NoisyPull(Pull):
+    """Pull with a random draw in every loss, as a VAE's z: w + 0.1 eps, eps ~ N(0, 1)."""
+
+    def loss(self, batch):
+        eps = torch.randn(len(batch[0]), 1, dtype=torch.float64)
+        return {"loss": ((self.w + 0.1 * eps - batch[0]) ** 2).mean()}
+
+
+def test_a_validation_split_draws_no_random_number_that_training_would_draw():
+    # bug: evaluating a stochastic loss on the validation split used the global generator,
+    # so adding a validation split changed every later training step of a VAE
+    ones = torch.ones(4, 1, dtype=torch.float64)
+    validation = torch.full((5, 1), 0.3, dtype=torch.float64)
+    runs = []
+    for kwargs in ({}, {"validation": validation}):
+        torch.manual_seed(0)
+        model = NoisyPull()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        h = fit(model, ones, epochs=4, optimizer=optimizer, batch_size=4, **QUIET, **kwargs)
+        runs.append((model.w.item(), h.train, torch.randn(1).item()))
+    assert runs[0] == runs[1]
+    assert runs[0][1][0] != runs[0][1][1]  # the loss does draw: epochs differ
+
+
 def test_restore_best_without_validation_says_what_to_give():
     with pytest.raises(ValueError, match="needs validation="):
         _pull(3, restore_best=True)

@@ -470,8 +470,11 @@ def _end_epoch(run: _Run, history: History, means, epoch: int, start: float, bar
     """Record the epoch: its means, the test evaluation, its seconds, the checkpoint, a line."""
     history.train.append(means)
     if run.validation is not None:
-        history.validation.append(
-            evaluate(run.model, run.validation, loss_fn=run.loss_fn, device=run.device))
+        # the validation loss of a VAE draws z: on forked generators, so that watching a
+        # validation split changes no random number the rest of the run draws
+        with _forked_rng(run.device):
+            history.validation.append(
+                evaluate(run.model, run.validation, loss_fn=run.loss_fn, device=run.device))
         run.best.update(run.model, history)
     if run.test is not None:
         history.test.append(evaluate(run.model, run.test, loss_fn=run.loss_fn, device=run.device))
@@ -487,6 +490,14 @@ def _end_epoch(run: _Run, history: History, means, epoch: int, start: float, bar
             line += f" | test {_fmt(history.test[-1])}"
         tqdm.write(line + f" | {history.seconds[-1]:.1f} s")
     bar.set_postfix(epoch=epoch, loss=f"{history.train[-1]['loss']:.4g}")
+
+
+def _forked_rng(device: torch.device):
+    """A context in which torch's global generators (the CPU's, and ``device``'s) draw freely
+    and are put back afterwards."""
+    if device.type == "cpu":
+        return torch.random.fork_rng(devices=[])
+    return torch.random.fork_rng(devices=[device], device_type=device.type)
 
 
 # ----------------------------------------------------------------------------- state
