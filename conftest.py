@@ -19,6 +19,8 @@ os.environ.setdefault("VAE_EDU_PROFILE", "smoke")
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("VAE_EDU_OFFLINE", "1")
+# as `vae-edu execute` does when it stores a notebook: no progress bars (no widget state)
+os.environ.setdefault("VAE_EDU_PROGRESS", "0")
 if os.environ.get("VAE_EDU_CACHE_MODELS", "").strip().lower() != "off":
     _models = tempfile.mkdtemp(prefix="vae_edu_test_models_")
     atexit.register(shutil.rmtree, _models, ignore_errors=True)

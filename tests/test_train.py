@@ -690,3 +690,24 @@ def test_history_with_validation_round_trips_and_old_histories_still_load():
     assert "kept epoch 1" in repr(h) and "validation loss 2.5" in repr(h)
     with pytest.raises(KeyError, match="splits are train, test and validation"):
         h.series("loss", "valid")
+
+
+@pytest.mark.parametrize(("value", "shown"), [("0", False), ("1", True), ("", True)])
+def test_progress_bars_follow_the_environment(monkeypatch, value, shown):
+    # `vae-edu execute` stores notebooks without widget state: a stored bar would read 0 %
+    from vae_edu import train as train_module
+
+    monkeypatch.setenv("VAE_EDU_PROGRESS", value)
+    bar = train_module._progress_bar([0, 1], 2, progress=True)
+    assert bar.disable is not shown
+    bar.close()
+    assert train_module._progress_bar([0, 1], 2, progress=False).disable
+
+
+def test_executed_notebooks_get_no_progress_bars_unless_asked(monkeypatch):
+    from vae_edu.tooling.notebooks import _kernel_env
+
+    monkeypatch.delenv("VAE_EDU_PROGRESS", raising=False)
+    assert _kernel_env(None, None)["VAE_EDU_PROGRESS"] == "0"
+    monkeypatch.setenv("VAE_EDU_PROGRESS", "1")
+    assert _kernel_env(None, None)["VAE_EDU_PROGRESS"] == "1"

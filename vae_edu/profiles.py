@@ -20,6 +20,10 @@ import os
 from dataclasses import dataclass, replace
 
 PROFILE_ENV = "VAE_EDU_PROFILE"
+# "0" turns the training progress bars of fit() off.  `vae-edu execute` and the test suite
+# set it: a stored notebook keeps no widget state, so a stored bar would read 0 % forever;
+# the per-epoch lines fit() prints are kept.
+PROGRESS_ENV = "VAE_EDU_PROGRESS"
 PROFILE_NAMES = ("smoke", "default", "full")
 
 PROFILE_DESCRIPTIONS = {

@@ -24,6 +24,7 @@ epoch from which an interrupted run resumes exactly where it stopped.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager, nullcontext
@@ -37,6 +38,7 @@ from tqdm.auto import tqdm
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import Batches, MNISTSplit
 from .device import pick_device
+from .profiles import PROGRESS_ENV
 from .seeding import set_torch_rng_state, torch_rng_state
 
 LossFn = Callable[[torch.nn.Module, tuple], "Mapping[str, torch.Tensor] | torch.Tensor"]
@@ -410,7 +412,7 @@ def _progress_bar(batches, epochs_left: int, progress: bool):
     return tqdm(
         total=steps * epochs_left if steps else None,
         desc="training",
-        disable=not progress,
+        disable=not progress or os.environ.get(PROGRESS_ENV, "").strip() == "0",
         dynamic_ncols=True,
     )
 

@@ -55,7 +55,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from ..atomic import atomic_file
-from ..profiles import PROFILE_ENV, check_profile
+from ..profiles import PROFILE_ENV, PROGRESS_ENV, check_profile
 
 __all__ = [
     "ExecutionResult",
@@ -253,6 +253,9 @@ def _kernel_env(profile: str | None, env: Mapping[str, str] | None) -> dict[str,
     kernel_env.pop("MPLBACKEND", None)
     # Silences debugpy's "frozen modules" warning that ipykernel prints on Python >= 3.11.
     kernel_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # No training progress bars: the file keeps no widget state, so a stored bar would
+    # read 0 % forever (fit's per-epoch lines are kept). Set VAE_EDU_PROGRESS=1 to keep them.
+    kernel_env.setdefault(PROGRESS_ENV, "0")
     if env:
         kernel_env.update({str(k): str(v) for k, v in env.items()})
     if profile is not None:
