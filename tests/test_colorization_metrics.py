@@ -17,6 +17,7 @@ from vae_edu.colorization import (
     DiverseColorizer,
     best_of_k_error,
     diversity,
+    expected_error,
     field_distance,
     hue_of,
     hued_mnist,
@@ -140,8 +141,13 @@ def test_score_colorizer_averages_over_batches_in_lab_units():
     assert scores["coverage_weighted"] == pytest.approx(
         weighted_coverage(means, pi, fields.grey, fields.hues).item(), rel=1e-5)
     no_hues = ColorFields(fields.grey, fields.color)
-    assert set(score_colorizer(model, no_hues, k=2)) == {"best_of_k", "diversity",
-                                                         "diversity_weighted"}
+    assert scores["expected_error"] == pytest.approx(
+        AB_SCALE * expected_error(samples, fields.color).item(), rel=1e-5)
+    assert scores["expected_error_weighted"] == pytest.approx(
+        AB_SCALE * expected_error(means, fields.color, pi).item(), rel=1e-5)
+    assert set(score_colorizer(model, no_hues, k=2)) == {
+        "best_of_k", "expected_error", "diversity", "expected_error_weighted",
+        "diversity_weighted"}
     # a model without components (one answer per image) gets no weighted figures
     assert "coverage_weighted" not in score_colorizer(vae_free_model(), fields, k=2)
 
@@ -208,3 +214,52 @@ def test_weighted_diversity_is_the_expected_distance_of_two_mixture_draws():
     equal = torch.full((2, 4), 0.25, dtype=torch.float64)
     assert weighted_diversity(samples, equal).item() == pytest.approx(
         0.75 * diversity(samples).item(), rel=1e-12)
+
+
+def test_expected_error_is_the_mean_distance_of_one_answer_and_never_below_best_of_k():
+    samples, target = _samples(seed=3, b=3, k=4)
+    loops = [[_rms(samples[b, k], target[b]) for k in range(4)] for b in range(3)]
+    assert expected_error(samples, target).item() == pytest.approx(
+        sum(sum(row) / 4 for row in loops) / 3, rel=1e-12)
+    pi = torch.softmax(torch.randn(3, 4, dtype=torch.float64,
+                                   generator=torch.Generator().manual_seed(1)), 1)
+    assert expected_error(samples, target, pi).item() == pytest.approx(
+        sum(float(pi[b] @ torch.tensor(loops[b], dtype=torch.float64)) for b in range(3)) / 3,
+        rel=1e-12)
+    # all weight on one component: its distance; any weights: between best-of-k and worst
+    one_hot = torch.zeros(3, 4, dtype=torch.float64)
+    one_hot[:, 2] = 1.0
+    assert expected_error(samples, target, one_hot).item() == pytest.approx(
+        sum(row[2] for row in loops) / 3, rel=1e-12)
+    worst = sum(max(row) for row in loops) / 3
+    for w in (None, pi, one_hot):
+        value = expected_error(samples, target, w).item()
+        assert best_of_k_error(samples, target).item() <= value <= worst
+    with pytest.raises(ValueError, match="sum to 1"):
+        expected_error(samples, target, torch.full((3, 4), 0.3, dtype=torch.float64))
+
+
+def test_ink_tints_with_the_true_hues_are_an_oracle_and_others_cost_their_distance():
+    from vae_edu.colorization.baselines import InkTints, evenly_spaced_tints
+
+    fields = _hued(n=12)
+    oracle = InkTints(fields.hues)
+    samples = oracle.sample(fields.grey, 8)
+    assert samples.shape == (12, 8, 2, 28, 28)
+    assert best_of_k_error(samples, fields.color).item() == pytest.approx(0.0, abs=1e-7)
+    assert score_colorizer(oracle, fields, k=8)["coverage"] == 1.0
+    # one tint c for every digit: the error of digit b is |c - h_b| times the RMS of its ink
+    c = torch.tensor([[0.1, -0.2]])
+    one = InkTints(c).sample(fields.grey, 2)
+    t = fields.grey * (100.0 / 60.0)
+    for b in range(12):
+        ink_rms = t[b].pow(2).mean().sqrt()
+        want = (c[0] - fields.hues[fields.hue[b]]).norm() * ink_rms
+        assert field_distance(one[b, 0], fields.color[b]).item() == pytest.approx(
+            want.item(), rel=1e-5)
+    tints = evenly_spaced_tints(8, 45.0 / AB_SCALE)
+    assert tints.shape == (8, 2)
+    assert (tints.norm(dim=1) * AB_SCALE).tolist() == pytest.approx([45.0] * 8, rel=1e-6)
+    assert math.degrees(math.atan2(tints[2, 1], tints[2, 0])) == pytest.approx(90.0, abs=1e-4)
+    with pytest.raises(ValueError, match=r"\(M, 2\)"):
+        InkTints(torch.zeros(3))

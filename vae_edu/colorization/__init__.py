@@ -11,12 +11,15 @@ samples from P(C | G), the colour field C given the grey image G. The modules:
   MDN's negative log-likelihood;
 * :mod:`~vae_edu.colorization.models`: L2 regression, a CVAE, the colour-field VAE and
   the mixture density network;
-* :mod:`~vae_edu.colorization.metrics`: best-of-k error, diversity, mode coverage (and
-  their versions weighted by the mixture weights);
+* :mod:`~vae_edu.colorization.metrics`: best-of-k and expected error, diversity, mode
+  coverage (and their versions weighted by the mixture weights);
+* :mod:`~vae_edu.colorization.baselines`: reference colourizers that put best-of-k on a
+  scale (the oracle of the ambiguity set, fixed tints);
 * :mod:`~vae_edu.colorization.plots` and :mod:`~vae_edu.colorization.widget`: figures and
   an explorer of the M colourizations of an image.
 """
 
+from .baselines import InkTints, evenly_spaced_tints
 from .data import HUES, ColorFields, hued_mnist, load_photos, photo_patches
 from .lab import AB_SCALE, lab_to_rgb, merge_grey_color, rgb_to_lab, split_grey_color
 from .losses import (
@@ -34,6 +37,7 @@ from .losses import (
 from .metrics import (
     best_of_k_error,
     diversity,
+    expected_error,
     field_distance,
     hue_of,
     mode_coverage,
@@ -54,9 +58,12 @@ __all__ = [
     "ColorPCA",
     "DecoderLoss",
     "DiverseColorizer",
+    "InkTints",
     "L2Colorizer",
     "best_of_k_error",
     "diversity",
+    "evenly_spaced_tints",
+    "expected_error",
     "field_distance",
     "gradient_loss",
     "histogram_loss",

@@ -19,6 +19,7 @@ from .lab import AB_SCALE
 __all__ = [
     "best_of_k_error",
     "diversity",
+    "expected_error",
     "field_distance",
     "hue_of",
     "mode_coverage",
@@ -69,6 +70,35 @@ def best_of_k_error(samples: Tensor, target: Tensor) -> Tensor:
             f"{tuple(samples.shape[:1] + samples.shape[2:])}, got {tuple(target.shape)}"
         )
     return field_distance(samples, target.unsqueeze(1)).min(dim=1).values.mean()
+
+
+def expected_error(samples: Tensor, target: Tensor, weights: Tensor | None = None) -> Tensor:
+    """The distance of ONE answer to the truth, on average over the ``K`` answers.
+
+    ``mean_b sum_k w_bk dist(samples[b, k], target[b])``, with ``w_bk = 1/K`` (one of the
+    ``K`` samples picked at random: for samples of a model, a Monte Carlo estimate of its
+    expected error) or the mixture weights ``pi`` (one component picked by its weight).
+    Never below :func:`best_of_k_error`, which takes the closest answer instead.
+
+    Args:
+        samples: ``(B, K, 2, H, W)``.
+        target: ``(B, 2, H, W)``.
+        weights: ``(B, K)`` rows summing to 1, or ``None`` for equal weights.
+
+    Returns:
+        0-d tensor.
+    """
+    _check_samples(samples, "expected_error")
+    if target.shape != samples.shape[:1] + samples.shape[2:]:
+        raise ValueError(
+            f"expected_error: target must have shape (B, 2, H, W) = "
+            f"{tuple(samples.shape[:1] + samples.shape[2:])}, got {tuple(target.shape)}"
+        )
+    dist = field_distance(samples, target.unsqueeze(1))  # (B, K)
+    if weights is None:
+        return dist.mean()
+    pi = _check_weights(weights, samples, "expected_error")
+    return (pi * dist).sum(1).mean()
 
 
 def diversity(samples: Tensor) -> Tensor:
@@ -230,6 +260,8 @@ def score_colorizer(
     from one generator seeded with ``seed``) and returns
 
     * ``"best_of_k"``: :func:`best_of_k_error` times ``AB_SCALE`` (Lab units);
+    * ``"expected_error"``: :func:`expected_error` of the ``k`` samples, equal weights,
+      times ``AB_SCALE``;
     * ``"diversity"``: :func:`diversity` times ``AB_SCALE`` (Lab units);
     * ``"coverage"``: :func:`mode_coverage` (a fraction), only when ``fields.hues`` is set.
 
@@ -238,6 +270,8 @@ def score_colorizer(
     ``sample`` returns the ``k`` heaviest components: the "top-k by pi" figures above)
     also the figures that weight all ``M`` components by ``pi``:
 
+    * ``"expected_error_weighted"``: :func:`expected_error` of all ``M`` components
+      weighted by ``pi``, times ``AB_SCALE``;
     * ``"diversity_weighted"``: :func:`weighted_diversity` times ``AB_SCALE``;
     * ``"coverage_weighted"``: :func:`weighted_coverage`, only when ``fields.hues`` is set.
 
@@ -248,31 +282,38 @@ def score_colorizer(
         raise ValueError(f"score_colorizer: k must be an int >= 2 (for diversity), got {k!r}")
     mixture = callable(getattr(model, "components", None))
     generator = torch.Generator(device=fields.device).manual_seed(seed)
-    totals = {"best_of_k": 0.0, "diversity": 0.0, "coverage": 0.0,
-              "diversity_weighted": 0.0, "coverage_weighted": 0.0}
+    totals = {"best_of_k": 0.0, "expected_error": 0.0, "diversity": 0.0, "coverage": 0.0,
+              "expected_error_weighted": 0.0, "diversity_weighted": 0.0,
+              "coverage_weighted": 0.0}
     with evaluation_mode(model):
         for start in range(0, len(fields), batch_size):
             part = fields[start : start + batch_size]
             samples = model.sample(part.grey, k, generator=generator)
             n = len(part)
             totals["best_of_k"] += n * best_of_k_error(samples, part.color).item()
+            totals["expected_error"] += n * expected_error(samples, part.color).item()
             totals["diversity"] += n * diversity(samples).item()
             if fields.hues is not None:
                 totals["coverage"] += n * mode_coverage(samples, part.grey, fields.hues).item()
             if mixture:
                 with torch.no_grad():
                     means, pi = model.components(part.grey)
+                totals["expected_error_weighted"] += n * expected_error(
+                    means, part.color, pi).item()
                 totals["diversity_weighted"] += n * weighted_diversity(means, pi).item()
                 if fields.hues is not None:
                     totals["coverage_weighted"] += n * weighted_coverage(
                         means, pi, part.grey, fields.hues).item()
     out = {
         "best_of_k": AB_SCALE * totals["best_of_k"] / len(fields),
+        "expected_error": AB_SCALE * totals["expected_error"] / len(fields),
         "diversity": AB_SCALE * totals["diversity"] / len(fields),
     }
     if fields.hues is not None:
         out["coverage"] = totals["coverage"] / len(fields)
     if mixture:
+        out["expected_error_weighted"] = (
+            AB_SCALE * totals["expected_error_weighted"] / len(fields))
         out["diversity_weighted"] = AB_SCALE * totals["diversity_weighted"] / len(fields)
         if fields.hues is not None:
             out["coverage_weighted"] = totals["coverage_weighted"] / len(fields)
