@@ -122,6 +122,9 @@ def test_hue_codes_and_prior_figures(setup):
     fig = scatter_hue_codes(codes, fields.hue, fields.hues, means=torch.zeros(4, 2),
                             weights=torch.full((4,), 0.25), names=["r", "y", "g", "b"])
     assert len(fig.axes[0].collections) == 5  # one scatter per hue and the means
+    # each hue has its own marker shape, not only its own colour
+    paths = [c.get_paths()[0].vertices.round(3).tobytes() for c in fig.axes[0].collections[:4]]
+    assert len(set(paths)) == 4
     rgb = hue_rgb(fields.hues)
     assert rgb.shape == (4, 3) and (rgb >= 0).all() and (rgb <= 1).all()
     hist = ColorHistogram().fit(fields.color)

@@ -93,6 +93,10 @@ def show_samples(
     return default_description(fig, ax_in, f"{b} rows of images, left to right: {cols}")
 
 
+#: the marker of each hue in :func:`scatter_hue_codes` (then repeated)
+HUE_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
 def scatter_hue_codes(
     codes: Tensor,
     hue: Tensor,
@@ -104,7 +108,8 @@ def scatter_hue_codes(
     title: str | None = None,
     ax=None,
 ) -> Figure:
-    """2-D codes ``(N, 2)`` coloured by the hue of their image; MDN means as crosses.
+    """2-D codes ``(N, 2)`` coloured, and marked, by the hue of their image; MDN means as
+    crosses.
 
     Args:
         codes: ``(N, 2)`` e.g. the colour-field VAE's posterior means.
@@ -126,7 +131,10 @@ def scatter_hue_codes(
     for k, rgb in enumerate(colors):
         label = names[k] if names else f"hue {k}"
         pts = codes[hue == k]
-        ax.scatter(pts[:, 0], pts[:, 1], s=6, color=rgb, alpha=0.6, label=label)
+        # a marker per hue as well as a colour, so that the clusters stay apart for readers
+        # who cannot tell the hues apart (red and green)
+        ax.scatter(pts[:, 0], pts[:, 1], s=8, color=rgb, alpha=0.6, label=label,
+                   marker=HUE_MARKERS[k % len(HUE_MARKERS)])
     if means is not None:
         m = torch.as_tensor(means).detach().float().cpu().numpy()
         pi = (np.full(len(m), 1.0 / len(m)) if weights is None
