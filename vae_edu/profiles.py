@@ -123,8 +123,9 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     "amortisation": {"smoke": (20, 0, 8), "default": (300, 0, 100), "full": (1000, 0, 1000)},
     # the convolutional VAE of lecture 07 and the MLP VAE it is compared with, three seeds
     # each, on dynamically binarised MNIST: default 3 passes over 30,000 images = 705 steps
-    # (a conv VAE step is 5.5x the multiply-adds of an MLP VAE step; the stored run took
-    # ~350 s per conv VAE on a loaded 2-core machine), test curves on 2,000 test images
+    # (a conv VAE training step is 6.5x the multiply-adds of an MLP VAE step, forward and
+    # backward; the stored run's conv VAE took about 50 s per seed on one thread of a
+    # 2-core AMD machine, about half that on an Intel one), test curves on 2,000 test images
     "conv_vae": {"smoke": _SMOKE, "default": (3, 30000, 2000), "full": (100, None, None)},
     # the conditional VAE of lecture 08 (MLP, 2-d latent) and the 2-d VAE it is compared with
     # lecture 08: the 2-D CVAE and VAE whose latent planes are drawn, 5 epochs (to fit the
