@@ -16,6 +16,7 @@ from vae_edu.posterior import (
     amortisation_gap,
     bound_estimates,
     elbo_of,
+    iwae_of,
     optimise_posterior,
 )
 
@@ -118,11 +119,43 @@ def test_bound_estimates_on_the_exact_model():
     assert set(out) == {"elbo_1", "elbo_mean", "log_weight_mean", "iwae"}
 
 
+def test_iwae_with_the_exact_posterior_as_proposal_is_log_p_for_every_k():
+    # every weight p(x|z) p(z) / p(z|x) equals p(x): no Monte Carlo error at all
+    toy, x = toy_and_data()
+    post_mu, post_logvar = toy.posterior(x)
+    log_px = toy.log_evidence(x)
+    for k in (1, 7, 300):
+        out = iwae_of(toy, x, post_mu, post_logvar, k=k, chunk=64, seed=k)
+        assert out.shape == (3,) and out.dtype == torch.float64
+        assert torch.allclose(out, log_px, atol=1e-9), (k, out - log_px)
+
+
+def test_iwae_of_a_poor_proposal_is_its_elbo_at_k1_and_tightens_with_k():
+    toy, x = toy_and_data()
+    mu, logvar = toy.encode(x)  # shifted and too narrow: a poor proposal
+    log_px = toy.log_evidence(x)
+    exact_elbo = closed_form_elbo(toy, x, mu, logvar)
+    # the mean of many independent IWAE_1 is the ELBO (Monte Carlo, 2000 draws)
+    one = torch.stack([iwae_of(toy, x, mu, logvar, k=1, seed=s) for s in range(2000)])
+    assert ((one.mean(0) - exact_elbo).abs() < 5 * one.std(0) / math.sqrt(2000)).all()
+    tight = iwae_of(toy, x, mu, logvar, k=5000, seed=1)
+    assert (tight > exact_elbo + 1).all() and (tight < log_px + 0.05).all()
+    # a proposal a little wider than the posterior: IWAE_2000 is within 0.05 of log p(x)
+    toy.shift, toy.widen = 0.05, 0.3
+    mu, logvar = toy.encode(x)
+    ours = iwae_of(toy, x, mu, logvar, k=2000, seed=3)
+    assert ((ours - log_px).abs() < 0.05).all()
+
+
 def test_bad_arguments_say_what_is_wrong():
     toy, x = toy_and_data()
     mu, logvar = toy.encode(x)
     with pytest.raises(ValueError, match="one Gaussian per image"):
         elbo_of(toy, x, mu[:1], logvar[:1])
+    with pytest.raises(ValueError, match="one Gaussian per image"):
+        iwae_of(toy, x, mu, logvar[:1])
+    with pytest.raises(ValueError, match="iwae_of: k"):
+        iwae_of(toy, x, mu, logvar, k=0)
     with pytest.raises(ValueError, match="steps"):
         optimise_posterior(toy, x, steps=0)
     with pytest.raises(TypeError, match="expected a VAE"):

@@ -8,6 +8,8 @@ posterior q(z) = E_x q(z|x), and the bounds on log p(x) of a set of images.
   without an encoder.  ``ELBO(optimised) - ELBO(encoder)`` is the **amortisation gap** of
   Cremer, Li & Duvenaud (ICML 2018), "Inference suboptimality in variational autoencoders".
 * :func:`amortisation_gap` — both ELBOs on the same images, with the same samples.
+* :func:`iwae_of` — ``IWAE_k`` with any diagonal Gaussian as the proposal (e.g. the
+  optimised q*, a better proposal than the encoder's q for estimating ``log p(x)``).
 * :func:`aggregate_posterior_sample` and :func:`aggregate_posterior_log_density` — the
   mixture ``q(z) = (1/N) sum_n q(z | x_n)`` over a data set: samples and exact density.
 * :func:`bound_estimates` — per image, the ELBO and IWAE_k for several k from one call.
@@ -38,6 +40,7 @@ __all__ = [
     "amortisation_gap",
     "bound_estimates",
     "elbo_of",
+    "iwae_of",
     "optimise_posterior",
 ]
 
@@ -104,6 +107,54 @@ def elbo_of(
             total += _expected_log_lik(model, x, mu, logvar, eps).double().cpu() * s
         kl = kl_std_normal(mu, logvar).double().cpu()
     return total / n_samples - kl
+
+
+
+def iwae_of(
+    model,
+    x: Tensor,
+    mu: Tensor,
+    logvar: Tensor,
+    *,
+    k: int = 1000,
+    chunk: int = 100,
+    seed: int = 0,
+) -> Tensor:
+    """``IWAE_k`` per image with the proposal ``q = N(mu, diag(exp(logvar)))``.
+
+    ``log (1/k) sum_i w_i`` with ``w_i = p(x|z_i) p(z_i) / q(z_i)`` and ``z_i ~ q``: a
+    lower bound on ``log p(x)`` in expectation for *any* proposal q (Burda et al. 2016
+    use the encoder's); the closer q is to the posterior, the tighter it is at a given k,
+    and with the exact posterior every weight equals ``p(x)``.
+
+    Args:
+        model: an unconditional VAE (decoder and ``N(0, I)`` prior).
+        x: ``(B, ...)`` images; ``mu``, ``logvar``: ``(B, Z)``, the proposal of each image.
+        k: importance samples per image; chunk: samples per forward pass.
+        seed: the draws of eps (the same seed gives the same eps for any proposal of the
+            same shape, as in :func:`elbo_of`).
+
+    Returns:
+        ``(B,)`` in nats, on the CPU, float64.
+    """
+    _check(model, "iwae_of")
+    _check_q(model, x, mu, logvar, "iwae_of")
+    k = positive_int(k, "iwae_of: k")
+    chunk = positive_int(chunk, "iwae_of: chunk")
+    device = model_device(model) or x.device
+    x, mu, logvar = x.to(device), mu.detach().to(device), logvar.detach().to(device)
+    g = torch.Generator(device=device).manual_seed(int(seed))
+    log_sum = None  # running log sum_i w_i, (B,)
+    with evaluation_mode(model), torch.no_grad():
+        for start in range(0, k, chunk):
+            s = min(chunk, k - start)
+            eps = torch.randn((s, *mu.shape), generator=g, dtype=mu.dtype, device=device)
+            z = mu + torch.exp(0.5 * logvar) * eps  # (s, B, Z)
+            log_w = (log_likelihood_at(model, x, z) + model.log_prior(z)
+                     - log_normal(z, mu, logvar)).double().cpu()
+            part = torch.logsumexp(log_w, dim=0)
+            log_sum = part if log_sum is None else torch.logaddexp(log_sum, part)
+    return log_sum - math.log(k)
 
 
 @torch.enable_grad()
