@@ -331,9 +331,40 @@ def test_bar_compare_rejects_bad_values():
         bar_compare({"a": float("nan")})
 
 
-def test_digit_colours_are_tab10():
-    assert len(DIGIT_COLORS) == 10
-    assert DIGIT_COLORS[3] == matplotlib.colormaps["tab10"](3)
+# Machado, Oliveira & Fernandes (2009), severity 1: linear-RGB matrices that simulate
+# protanopia, deuteranopia and tritanopia
+_CVD = {
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                     [-0.011820, 0.042940, 0.968881]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.303900]],
+}
+
+
+def _closest_pair_delta_e(colours, matrix) -> float:
+    """Smallest CIELAB distance between two of the colours as the simulated viewer sees them."""
+    from skimage.color import rgb2lab
+
+    rgb = np.array([c[:3] for c in colours])
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    seen = np.clip(linear @ np.array(matrix).T, 0, 1)
+    srgb = np.where(seen <= 0.0031308, 12.92 * seen, 1.055 * seen ** (1 / 2.4) - 0.055)
+    lab = rgb2lab(srgb[None])[0]
+    distance = np.linalg.norm(lab[:, None] - lab[None], axis=-1)
+    return float(distance[~np.eye(len(colours), dtype=bool)].min())
+
+
+def test_digit_colours_stay_apart_for_colour_blind_viewers():
+    assert len(DIGIT_COLORS) == 10 and len(set(DIGIT_COLORS)) == 10
+    tab10 = [matplotlib.colormaps["tab10"](d) for d in range(10)]
+    for name, matrix in _CVD.items():
+        ours, theirs = _closest_pair_delta_e(DIGIT_COLORS, matrix), _closest_pair_delta_e(
+            tab10, matrix)
+        # measured: petroff10 keeps every pair >= 17 apart, tab10 drops to 4.6 (protanopia)
+        assert ours > 15, (name, ours)
+        assert name == "tritanopia" or theirs < 10, (name, theirs)  # the check can fail
 
 
 @pytest.mark.parametrize("n, ncol, colour", [(1, 1, False), (1, 4, False), (5, 3, False),

@@ -52,9 +52,13 @@ __all__ = [
     "show_images",
 ]
 
-#: The colour of digit ``d`` is ``DIGIT_COLORS[d]``: the 10 colours of 'tab10' (RGBA).
+#: The colour of digit ``d`` is ``DIGIT_COLORS[d]`` (RGBA): matplotlib's 'petroff10', ten
+#: colours chosen to stay distinguishable under the common colour-vision deficiencies
+#: (Petroff, "Accessible color sequences for data visualization", 2024), not 'tab10',
+#: whose red/green and orange/brown pairs merge for a deuteranope.
 DIGIT_COLORS: tuple[tuple[float, float, float, float], ...] = tuple(
-    tuple(float(c) for c in matplotlib.colormaps["tab10"](d)) for d in range(10)
+    tuple(float(c) for c in matplotlib.colors.to_rgba(color))
+    for color in matplotlib.color_sequences["petroff10"]
 )
 
 #: The value of the gaps between tiles in :func:`image_grid`: white.
