@@ -91,8 +91,19 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def grader_temp_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("vae-edu-grade-*")}
+@contextlib.contextmanager
+def private_tempdir(folder: Path):
+    """Make ``tempfile`` create its folders in ``folder`` while the block runs. The grader's
+    scratch folders then land there and nowhere else, so the leftovers counted are this
+    batch's: with ``pytest -n``, another worker's grading runs create (and remove) their
+    own ``vae-edu-grade-*`` folders in the shared /tmp at any moment."""
+    folder.mkdir()
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = saved
 
 
 def kernels() -> list[psutil.Process]:
@@ -118,9 +129,9 @@ def batch(tmp_path_factory):
     (subs / "renamed").mkdir()
     shutil.copy(ROOT / "solutions" / "03_vae.ipynb", subs / "renamed" / "homework.ipynb")
     shutil.copy(ROOT / "solutions" / "03_vae.ipynb", subs / "loose.ipynb")
-    before, temp_before = snapshot(subs), grader_temp_dirs()
+    before = snapshot(subs)
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), private_tempdir(root / "tmp") as tmp:
         rc = main([
             "grade", str(subs), "--out", str(root / "grades.csv"),
             "--course", str(ROOT), "--jobs", "2",
@@ -138,7 +149,7 @@ def batch(tmp_path_factory):
         "rc": rc, "stdout": out.getvalue(), "rows": rows, "feedback": feedback,
         "report": (root / "grades_report.md").read_text(),
         "manual": (root / "grades_manual.md").read_text(),
-        "unchanged": before == snapshot(subs), "temp_left": grader_temp_dirs() - temp_before,
+        "unchanged": before == snapshot(subs), "temp_left": {p.name for p in tmp.iterdir()},
         "kernels_left": kernels(), "header": (root / "grades.csv").read_text().splitlines()[0],
     }
 
