@@ -16,6 +16,7 @@ from vae_edu.evaluate import (
     code_accuracy,
     encode_split,
     iwae_nll,
+    iwae_nll_images,
     iwae_nll_split,
     latent_traversal,
     manifold_grid,
@@ -299,3 +300,18 @@ def test_one_epoch_on_the_subset_lowers_the_test_negative_elbo():
     fit(model, train, epochs=1, batch_size=64, device="cpu", progress=False, verbose=False)
     after = negative_elbo(model, test, generator=gen(0))["loss"]
     assert after < before - 100  # about 540 -> 250 nats
+
+
+def test_iwae_per_image_is_the_split_mean_with_the_same_draws():
+    model = linear_gaussian(shift=0.2, widen=0.5)
+    x = linear_gaussian_data(model)
+    per_image = iwae_nll_images(model, x, k=300, batch_size=2, generator=gen(5))
+    assert per_image.shape == (len(x),) and per_image.dtype == torch.float64
+    split_mean = iwae_nll_split(model, x, k=300, batch_size=2, generator=gen(5))
+    assert split_mean == pytest.approx(per_image.mean().item(), abs=1e-12)
+    # batch by batch it is iwae_nll of each batch with the generator's next draws
+    g = gen(5)
+    by_hand = torch.cat([iwae_nll(model, x[i:i + 2], k=300, generator=g).double()
+                         for i in range(0, len(x), 2)])
+    assert torch.equal(per_image, by_hand)
+    assert ((per_image + model.log_evidence(x)).abs() < 0.2).all()  # close to -log p(x)

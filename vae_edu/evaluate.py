@@ -26,6 +26,7 @@ __all__ = [
     "code_accuracy",
     "encode_split",
     "iwae_nll",
+    "iwae_nll_images",
     "iwae_nll_split",
     "latent_traversal",
     "manifold_grid",
@@ -159,6 +160,24 @@ def iwae_nll(
     return -(log_sum - math.log(k))
 
 
+def iwae_nll_images(
+    model,
+    data,
+    k: int = 5000,
+    batch_size: int = 100,
+    *,
+    chunk: int | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """:func:`iwae_nll` of every image of ``data`` (MNISTSplit, images, or (images,
+    labels)), ``batch_size`` images at a time: ``(N,)`` float64 on the CPU, in nats.  The
+    per-image values give the standard error of a mean over images, and of a paired
+    difference of two models on the same images."""
+    parts = [iwae_nll(model, x, y, k=k, chunk=chunk, generator=generator).double().cpu()
+             for x, y in _batches(model, data, batch_size)]
+    return torch.cat(parts)
+
+
 def iwae_nll_split(
     model,
     data,
@@ -168,13 +187,10 @@ def iwae_nll_split(
     chunk: int | None = None,
     generator: torch.Generator | None = None,
 ) -> float:
-    """Mean of :func:`iwae_nll` over ``data`` (MNISTSplit, images, or (images, labels))."""
-    total, count = 0.0, 0
-    for x, y in _batches(model, data, batch_size):
-        nll = iwae_nll(model, x, y, k=k, chunk=chunk, generator=generator)
-        total += nll.double().sum().item()
-        count += len(x)
-    return total / count
+    """Mean of :func:`iwae_nll` over ``data`` (MNISTSplit, images, or (images, labels)):
+    the mean of :func:`iwae_nll_images`, with the same draws."""
+    nll = iwae_nll_images(model, data, k, batch_size, chunk=chunk, generator=generator)
+    return nll.sum().item() / len(nll)
 
 
 # ----------------------------------------------------------------------------- reconstruction

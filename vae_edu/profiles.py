@@ -118,14 +118,14 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     "vae_2d": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
     # lecture 06, the amortisation gap: epochs = Adam steps (lr 0.02, falling to 0) on each
     # test image's (mu, log sigma^2), test_size = test images so optimised (train_size: not
-    # used). On 20 images of the 10-epoch binarised VAE the gap was 4.13 nats after 300
-    # steps, 4.15 after 1000
+    # used). Lecture 06 measures the gap on its 100 images after 300 and 1000 steps
     "amortisation": {"smoke": (20, 0, 8), "default": (300, 0, 100), "full": (1000, 0, 1000)},
     # the convolutional VAE of lecture 07 and the MLP VAE it is compared with, three seeds
     # each, on dynamically binarised MNIST: default 3 passes over 30,000 images = 705 steps
     # (a conv VAE training step is 6.5x the multiply-adds of an MLP VAE step, forward and
-    # backward; the stored run's conv VAE took about 50 s per seed on one thread of a
-    # 2-core AMD machine, about half that on an Intel one), test curves on 2,000 test images
+    # backward; in the stored run, on one thread of a 2-core AMD CPU with the other core idle,
+    # a conv VAE epoch took 13-16 s and an MLP VAE epoch 2.6-2.9 s), test curves on 2,000
+    # test images
     "conv_vae": {"smoke": _SMOKE, "default": (3, 30000, 2000), "full": (100, None, None)},
     # the conditional VAE of lecture 08 (MLP, 2-d latent) and the 2-d VAE it is compared with
     # lecture 08: the 2-D CVAE and VAE whose latent planes are drawn, 5 epochs (to fit the
