@@ -70,6 +70,9 @@ def test_the_source_tree_has_student_exercises_no_widgets_and_local_mathjax(tmp_
     assert sorted(p.name for p in (src / "exercises").iterdir()) == sorted(
         Path(nb.path).name for nb in course.exercises)
     assert (src / "_static" / "mathjax" / "MathJax.js").is_file()
+    # the accessibility menu of the config loads these when a reader turns them on
+    a11y = src / "_static" / "mathjax" / "extensions" / "a11y"
+    assert (a11y / "explorer.js").is_file() and (a11y / "mathmaps").is_dir()
     import matplotlib.image
 
     icon = matplotlib.image.imread(src / "_static" / "favicon.png")

@@ -14,7 +14,7 @@ Any request to another host is aborted and counted: the site must work offline. 
   shows up here as ``alt=""``, see vae_edu/tooling/site_alt.py), but on the pages of the
   lectures not yet re-executed with it (tests/helpers_alt.py, a set that only shrinks);
 * on a lecture page, moving a kernel-free slider (vae_edu.kernel_free) changes the image
-  shown.
+  shown, and MathJax's accessibility explorer loads from the site.
 
 ``VAE_EDU_SITE_SCREENSHOT=1`` also writes docs/site_screenshot.png (a lecture page with a
 kernel-free slider). ``VAE_EDU_SKIP_BROWSER=1`` leaves the test out, as test_browser.py.
@@ -258,6 +258,24 @@ def test_moving_a_kernel_free_slider_changes_the_image(site, browser):
         print(f"screenshot: {SCREENSHOT}")
     assert not (visit.errors or visit.failed or visit.remote or visit.math), (
         visit.errors, visit.failed, visit.remote, visit.math)
+    visit.close()
+
+
+def test_the_math_accessibility_explorer_loads_offline(site, browser):
+    """The accessibility menu of MathJax's config loads its explorer (a formula read out as
+    speech) from the site itself, as a reader who turns it on gets it."""
+    _, base = site
+    visit = PageVisit(browser, base, SLIDER_PAGE)
+    # false after 20 s if the file never arrives (MathJax would otherwise wait on it)
+    loaded = visit.page.evaluate("""() => Promise.race([
+        new Promise(done => MathJax.Hub.Queue(
+            ["Require", MathJax.Ajax, "[a11y]/explorer.js"],
+            () => done(!!MathJax.Extension.explorer))),
+        new Promise(done => setTimeout(() => done(false), 20000))])""")
+    visit.page.wait_for_timeout(300)  # the network events of its last requests
+    assert loaded, "MathJax's a11y explorer did not load"
+    assert not (visit.errors or visit.failed or visit.remote), (
+        visit.errors, visit.failed, visit.remote)
     visit.close()
 
 

@@ -93,11 +93,14 @@ def _check_out_dir(out: Path) -> None:
 
 def _mathjax(static: Path) -> None:
     """Copy MathJax 2 (its combined TeX/MathML config, HTML-CSS output with the STIX-Web
-    fonts it ships) into _static; its SVG output and translations are left out."""
+    fonts it ships, and the a11y extensions: the config's accessibility menu loads the
+    explorer, which speaks a formula, and collapsible math from there when a reader turns
+    them on; 3.7 MB, once per site) into _static; its SVG output and translations are left
+    out."""
     import jupyter_server_mathjax
 
     src = Path(jupyter_server_mathjax.__file__).parent / "static"
-    skip = shutil.ignore_patterns("SVG", "a11y", "*.md")
+    skip = shutil.ignore_patterns("SVG", "*.md")
     shutil.copytree(src, static / "mathjax", ignore=lambda d, names: (
         skip(d, names) | ({"localization"} if Path(d) == src else set())))
 
