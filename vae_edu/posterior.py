@@ -124,8 +124,10 @@ def iwae_of(
 
     ``log (1/k) sum_i w_i`` with ``w_i = p(x|z_i) p(z_i) / q(z_i)`` and ``z_i ~ q``: a
     lower bound on ``log p(x)`` in expectation for *any* proposal q (Burda et al. 2016
-    use the encoder's); the closer q is to the posterior, the tighter it is at a given k,
-    and with the exact posterior every weight equals ``p(x)``.
+    use the encoder's). How tight it is at a given k depends on how much the weights vary
+    (for large k the gap is about ``chi^2(p(z|x) || q) / 2k``), not on q's ELBO: a q with
+    a higher ELBO can still give a looser bound. With the exact posterior every weight
+    equals ``p(x)``.
 
     Args:
         model: an unconditional VAE (decoder and ``N(0, I)`` prior).
