@@ -102,3 +102,24 @@ def test_bad_arguments_say_what_is_wrong():
         estimator_statistics(toy, x, n_samples=1)
     with pytest.raises(TypeError, match="expected a VAE"):
         estimator_statistics(torch.nn.Linear(2, 2), x)
+
+
+def test_the_baseline_and_its_spread_match_the_closed_form_on_the_toy():
+    # log p(x|z) = -|x - W z - b|^2 / (2 s^2) + const with z = mu + sd * eps: with
+    # m = x - W mu - b and A = W diag(sd), |m - A eps|^2 has mean |m|^2 + tr(A^T A) and
+    # variance 4 m^T A A^T m + 2 tr((A^T A)^2)
+    toy, x = toy_and_data()
+    mu, logvar = toy.encode(x)
+    stats = estimator_statistics(toy, x, n_samples=2, n_baseline=20_000, seed=3)
+    s2 = toy.decoder_logvar.exp().double()
+    m = (x - mu @ toy.W.T - toy.b).double()
+    a = toy.W.double()[None] * (0.5 * logvar).exp().double()[:, None, :]  # (B, D, Z)
+    ata = a.transpose(1, 2) @ a  # (B, Z, Z)
+    am = (m[:, None, :] @ a).squeeze(1)  # (B, Z): A^T m
+    sd = ((4 * (am**2).sum(1) + 2 * (ata @ ata).diagonal(dim1=1, dim2=2).sum(1)) ** 0.5
+          / (2 * s2))
+    assert stats["baseline_sd"].shape == (3,)
+    assert torch.allclose(stats["baseline_sd"], sd, rtol=0.05), (stats["baseline_sd"], sd)
+    expected = toy.expected_log_likelihood(x, mu, logvar).double()
+    assert ((stats["baseline"] - expected).abs() < 5 * sd / 20_000**0.5).all()
+

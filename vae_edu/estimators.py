@@ -158,7 +158,9 @@ def estimator_statistics(
         seed: seeds every draw; each estimator draws its own samples.
 
     Returns:
-        ``{"mu", "logvar": (B, Z), "baseline": (B,), "n_samples": N,`` and for each name of
+        ``{"mu", "logvar": (B, Z), "baseline": (B,), "baseline_sd": (B,), "n_samples": N,``
+        (``baseline_sd``: the standard deviation of ``log p(x|z)`` over the baseline's
+        samples, how much the estimated function changes with z) and for each name of
         :data:`ESTIMATORS` ``{"mean": (B, 2Z), "var": (B, 2Z)}``}``: the mean over the N
         samples and the (unbiased) variance of one sample, float64 on the CPU. Columns:
         the Z derivatives with respect to mu, then the Z with respect to logvar.
@@ -182,9 +184,11 @@ def estimator_statistics(
         with torch.no_grad():
             eps = torch.randn((n_baseline, *mu.shape), generator=g, dtype=mu.dtype,
                               device=device)
-            baseline = log_likelihood_at(model, x, mu + torch.exp(0.5 * logvar) * eps).mean(0)
+            log_lik = log_likelihood_at(model, x, mu + torch.exp(0.5 * logvar) * eps)
+            baseline = log_lik.mean(0)
         out = {"mu": mu.cpu().double(), "logvar": logvar.cpu().double(),
-               "baseline": baseline.cpu().double(), "n_samples": n_samples}
+               "baseline": baseline.cpu().double(),
+               "baseline_sd": log_lik.std(0).cpu().double(), "n_samples": n_samples}
         for i, name in enumerate(ESTIMATORS):
             g = _generator(device, seed + 1 + i)
             total = torch.zeros(len(x), 2 * model.latent_dim, dtype=torch.float64)
