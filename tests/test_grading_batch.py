@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -356,3 +357,38 @@ def test_no_hostile_submission_reached_the_network_or_another_submission(hostile
     assert hostile["unchanged"]
     assert "overwritten" not in hostile["feedback"]["writes_outside"]
     assert "nbformat" not in hostile["feedback"]["reads_other_submission"]
+
+
+def test_a_scratch_folder_that_cannot_be_removed_is_reported_not_ignored(tmp_path,
+                                                                        monkeypatch):
+    """A run's scratch folder that stays behind (here: one file refuses to go) gives one
+    warning that names the folder and the first error, instead of leaking silently."""
+    import os
+
+    from vae_edu.tooling.grader import batch as batch_module
+
+    root = tmp_path / "vae-edu-grade-x"
+    (root / "work").mkdir(parents=True)
+    (root / "work" / "stuck.txt").write_text("x")
+    (root / "work" / "other.txt").write_text("y")
+    real_unlink = os.unlink
+
+    def unlink(path, *args, **kwargs):
+        if str(path).endswith("stuck.txt"):
+            raise PermissionError(1, "Operation not permitted")
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    with pytest.warns(RuntimeWarning, match=r"could not remove the scratch folder .*"
+                      r"vae-edu-grade-x .*stuck\.txt: Operation not permitted"):
+        batch_module._remove_tree(root)
+    assert (root / "work" / "stuck.txt").exists() and not (root / "work" / "other.txt").exists()
+
+    clean = tmp_path / "vae-edu-grade-y"
+    (clean / "work").mkdir(parents=True)
+    (clean / "work" / "f").write_text("z")
+    (clean / "work").chmod(0o500)  # read-only, as a student's code may leave it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batch_module._remove_tree(clean)
+    assert not clean.exists()

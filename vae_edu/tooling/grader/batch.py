@@ -62,6 +62,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -312,17 +313,28 @@ def _kernel_env(home: Path, tmp: Path, limits: Limits) -> dict[str, str]:
 
 
 def _remove_tree(path: Path) -> None:
-    def make_writable(func, p, _exc):
+    """Remove a run's scratch folder, also where the student's code made parts of it
+    read-only; warn (once per folder, with the first error) if some of it stays, so that
+    a batch of hundreds of runs does not fill the disk unnoticed."""
+    errors: list[str] = []
+
+    def make_writable(func, p, exc):
         try:
             os.chmod(p, 0o700)
             func(p)
-        except OSError:
-            pass
+        except OSError as err:
+            errors.append(f"{p}: {err.strerror or err}")
 
     if sys.version_info >= (3, 12):
         shutil.rmtree(path, onexc=make_writable)
     else:
-        shutil.rmtree(path, onerror=make_writable)
+        shutil.rmtree(path, onerror=lambda func, p, info: make_writable(func, p, info[1]))
+    if path.exists():
+        why = errors[0] if errors else "no error was reported"
+        more = f"; {len(errors) - 1} more like it" if len(errors) > 1 else ""
+        warnings.warn(f"grading: could not remove the scratch folder {path} ({why}{more}); it "
+                      "holds only a copy of one submission and its kernel's files: remove it "
+                      "by hand", RuntimeWarning, stacklevel=2)
 
 
 async def _run_one(name: str, data: bytes, nb: nbformat.NotebookNode, injected: dict[int, str],
