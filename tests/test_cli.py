@@ -113,3 +113,24 @@ def test_bench_quality_smoke_prints_every_figure(monkeypatch, capsys):
         for kind in ("pretrained", "scratch"):
             line = next(x for x in out.splitlines() if x.startswith(f"stacked_{kind}_acc_{n}:"))
             assert 0.0 <= float(line.split()[1]) <= 1.0
+
+
+def test_bench_quality_conv07_runs_only_when_asked_and_pairs_the_seeds(monkeypatch, capsys):
+    """`--only conv07` trains lecture 07's two VAEs with three seeds each (smoke: one epoch
+    of 512 images) and prints each model's -IWAE_200 and the paired difference, which is
+    the mean of the per-seed differences it printed."""
+    monkeypatch.setenv("VAE_EDU_PROFILE", "smoke")
+    assert main(["bench", "quality", "--only", "conv07"]) == 0
+    out = capsys.readouterr().out
+    assert "stacked_" not in out and "vae_test_nelbo" not in out  # only the asked part
+    per_seed = {(m[1], int(m[2])): float(m[3]) for m in re.finditer(
+        r"conv07: (mlp|conv) seed (\d): epoch kept \d+, -IWAE_200 ([\d.]+)", out)}
+    assert sorted(per_seed) == [(name, s) for name in ("conv", "mlp") for s in (0, 1, 2)]
+    assert all(50 < v < 800 for v in per_seed.values())  # nats per binarised image
+    values = {line.split(": ", 1)[0]: float(line.split(": ", 1)[1].split()[0])
+              for line in out.splitlines() if line.startswith("conv07_")}
+    for name in ("mlp", "conv"):
+        mean = sum(per_seed[name, s] for s in (0, 1, 2)) / 3
+        assert abs(values[f"conv07_{name}_iwae200"] - mean) < 0.01
+    paired = sum(per_seed["conv", s] - per_seed["mlp", s] for s in (0, 1, 2)) / 3
+    assert abs(values["conv07_conv_minus_mlp_iwae200"] - paired) < 0.02

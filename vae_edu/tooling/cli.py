@@ -360,8 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also train the PyTorch example's DataLoader loop for the same epochs",
     )
     quality.add_argument(
-        "--only", action="append", choices=("vae", "iwae", "ae30", "stacked"),
-        help="run only this part (repeatable)",
+        "--only", action="append", choices=("vae", "iwae", "ae30", "stacked", "conv07"),
+        help="run only this part (repeatable); conv07 (lecture 07's comparison, trained "
+        "longer) runs only when asked for",
     )
     quality.set_defaults(func=cmd_bench_quality)
     widget_bench = bench_sub.add_parser(
