@@ -94,7 +94,7 @@ BUDGETS: dict[str, dict[str, tuple[int, int | None, int | None]]] = {
     # on a 2-core Intel CPU (2026-12-03, the epoch times of the stored run, scoring included).
     # Measured once (seed 0, 5-NN on 2,500 + 2,500 test codes, the lecture's own test
     # halves: there is no validation split): 0.758 after 5 epochs, 0.760 after 10, 0.786
-    # after 14, 0.791 after 20 (stopped there); the lecture's cold run (168-184 s wall, one
+    # after 14, 0.791 after 20 (stopped there); the lecture's cold run (168-201 s wall, one
     # thread, full MNIST) must stay under 5 minutes
     "ae_deep_fig3": {"smoke": _SMOKE, "default": (5, None, None), "full": (50, None, None)},
     # lecture 01: the linear autoencoder (784-8-784, squared error) compared with PCA: epochs
