@@ -159,7 +159,7 @@ def bench_conv07(data, device, seeds=(0, 1, 2)) -> None:
     makers = {"mlp": lambda: VAE(784, 400, 20), "conv": lambda: ConvVAE(20, (32, 64))}
     print(f"conv07: {len(train):,} training, {len(val):,} validation and {len(test):,} test "
           f"images; {b.epochs} epochs; seeds {', '.join(map(str, seeds))}", flush=True)
-    curves, best, iwae, seconds = {}, {}, {}, {}
+    curves, iwae, seconds = {}, {}, {}
     for name, make in makers.items():
         for seed in seeds:
             seed_everything(seed)
@@ -168,11 +168,10 @@ def bench_conv07(data, device, seeds=(0, 1, 2)) -> None:
                           epochs=b.epochs, device=device, progress=False, verbose=False,
                           validation=val, restore_best=True)
             curves[name, seed] = history.series("loss", "test")
-            best[name, seed] = history.best_epoch
             seconds[name, seed] = sum(history.seconds)
             g = torch.Generator(device).manual_seed(0)  # the same draws for every model
             iwae[name, seed] = iwae_nll_split(model, test[:500], k=200, generator=g)
-            print(f"conv07: {name} seed {seed}: epoch kept {best[name, seed]}, "
+            print(f"conv07: {name} seed {seed}: epoch kept {history.best_epoch}, "
                   f"-IWAE_200 {iwae[name, seed]:.2f}, {seconds[name, seed]:.0f} s", flush=True)
     for name in makers:
         mean = torch.tensor([curves[name, s] for s in seeds]).mean(0)

@@ -318,7 +318,7 @@ def _remove_tree(path: Path) -> None:
     a batch of hundreds of runs does not fill the disk unnoticed."""
     errors: list[str] = []
 
-    def make_writable(func, p, exc):
+    def make_writable(func, p, _exc):
         try:
             os.chmod(p, 0o700)
             func(p)
@@ -328,7 +328,7 @@ def _remove_tree(path: Path) -> None:
     if sys.version_info >= (3, 12):
         shutil.rmtree(path, onexc=make_writable)
     else:
-        shutil.rmtree(path, onerror=lambda func, p, info: make_writable(func, p, info[1]))
+        shutil.rmtree(path, onerror=make_writable)
     if path.exists():
         why = errors[0] if errors else "no error was reported"
         more = f"; {len(errors) - 1} more like it" if len(errors) > 1 else ""
