@@ -152,6 +152,32 @@ def test_score_colorizer_averages_over_batches_in_lab_units():
     assert "coverage_weighted" not in score_colorizer(vae_free_model(), fields, k=2)
 
 
+def test_score_colorizer_scores_mixture_draws_against_the_weighted_figures():
+    # mixture draws with a tiny sigma are (almost) component means picked by pi, so over
+    # many draws the error of one output and the distance between two outputs are the
+    # pi-weighted figures of the components (Monte Carlo against the closed forms), while
+    # the k heaviest means, equally weighted, give other figures
+    torch.manual_seed(0)
+    fields = _hued(n=30)
+    vae = ColorFieldVAE((28, 28), 2, DecoderLoss({"l2": 1.0}))
+    mdn = MDN((28, 28), 2, components=3, sigma=1e-6)
+    with torch.no_grad():  # pi about (0.68, 0.24, 0.09), three codes far apart
+        mdn.head.bias.copy_(torch.tensor([1.0, 0.0, -1.0, 3.0, 0.0, -3.0, 0.0, 0.0, 3.0]))
+    model = DiverseColorizer(vae, mdn).eval()
+    # 100 draws per image, 3,000 in all (diversity is pairwise: k^2 pairs per image)
+    draws = score_colorizer(model, fields, k=100, batch_size=2, sample_mode="mixture")
+    means = score_colorizer(model, fields, k=3)  # the three component means, heaviest first
+    assert draws["expected_error"] == pytest.approx(means["expected_error_weighted"], rel=0.02)
+    assert draws["diversity"] == pytest.approx(means["diversity_weighted"], rel=0.05)
+    assert means["diversity"] > 2 * means["diversity_weighted"]  # the light ones count fully
+    # every component is drawn among 100 for each image: the same closest output
+    assert draws["best_of_k"] == pytest.approx(means["best_of_k"], rel=1e-4)
+    for key in ("expected_error_weighted", "diversity_weighted", "coverage_weighted"):
+        assert draws[key] == pytest.approx(means[key], rel=1e-6)
+    with pytest.raises(ValueError, match="'means' or 'mixture'"):
+        score_colorizer(model, fields, k=2, sample_mode="samples")
+
+
 def vae_free_model():
     from vae_edu.colorization import L2Colorizer
 

@@ -251,7 +251,8 @@ def weighted_coverage(
 
 
 def score_colorizer(
-    model, fields, k: int = 8, *, batch_size: int = 100, seed: int = 0
+    model, fields, k: int = 8, *, batch_size: int = 100, seed: int = 0,
+    sample_mode: str | None = None,
 ) -> dict[str, float]:
     """The metrics of one model on a set of colour fields, in Lab units.
 
@@ -275,6 +276,11 @@ def score_colorizer(
     * ``"diversity_weighted"``: :func:`weighted_diversity` times ``AB_SCALE``;
     * ``"coverage_weighted"``: :func:`weighted_coverage`, only when ``fields.hues`` is set.
 
+    ``sample_mode`` is handed to ``model.sample`` as ``mode=`` when given: for a
+    :class:`~vae_edu.colorization.models.DiverseColorizer`, ``"mixture"`` scores ``k``
+    codes drawn from the mixture instead of the ``k`` heaviest component means (the
+    weighted figures, computed from all ``M`` components, do not change).
+
     Each is averaged over all images of ``fields``
     (a :class:`~vae_edu.colorization.data.ColorFields`).
     """
@@ -288,7 +294,8 @@ def score_colorizer(
     with evaluation_mode(model):
         for start in range(0, len(fields), batch_size):
             part = fields[start : start + batch_size]
-            samples = model.sample(part.grey, k, generator=generator)
+            samples = (model.sample(part.grey, k, generator=generator) if sample_mode is None
+                       else model.sample(part.grey, k, generator=generator, mode=sample_mode))
             n = len(part)
             totals["best_of_k"] += n * best_of_k_error(samples, part.color).item()
             totals["expected_error"] += n * expected_error(samples, part.color).item()
