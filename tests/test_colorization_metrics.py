@@ -176,6 +176,8 @@ def test_score_colorizer_scores_mixture_draws_against_the_weighted_figures():
         assert draws[key] == pytest.approx(means[key], rel=1e-6)
     with pytest.raises(ValueError, match="'means' or 'mixture'"):
         score_colorizer(model, fields, k=2, sample_mode="samples")
+    with pytest.raises(ValueError, match="for mixture models"):
+        score_colorizer(vae_free_model(), fields, k=2, sample_mode="mixture")
 
 
 def vae_free_model():

@@ -287,6 +287,12 @@ def score_colorizer(
     if not isinstance(k, int) or k < 2:
         raise ValueError(f"score_colorizer: k must be an int >= 2 (for diversity), got {k!r}")
     mixture = callable(getattr(model, "components", None))
+    if sample_mode is not None and not mixture:
+        raise ValueError(
+            f"score_colorizer: sample_mode={sample_mode!r} is for mixture models (a "
+            f"DiverseColorizer); {type(model).__name__} has one way to sample: leave "
+            "sample_mode out"
+        )
     generator = torch.Generator(device=fields.device).manual_seed(seed)
     totals = {"best_of_k": 0.0, "expected_error": 0.0, "diversity": 0.0, "coverage": 0.0,
               "expected_error_weighted": 0.0, "diversity_weighted": 0.0,
