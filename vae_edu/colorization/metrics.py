@@ -293,6 +293,7 @@ def score_colorizer(
             f"DiverseColorizer); {type(model).__name__} has one way to sample: leave "
             "sample_mode out"
         )
+    mode = {} if sample_mode is None else {"mode": sample_mode}  # models without modes
     generator = torch.Generator(device=fields.device).manual_seed(seed)
     totals = {"best_of_k": 0.0, "expected_error": 0.0, "diversity": 0.0, "coverage": 0.0,
               "expected_error_weighted": 0.0, "diversity_weighted": 0.0,
@@ -300,8 +301,7 @@ def score_colorizer(
     with evaluation_mode(model):
         for start in range(0, len(fields), batch_size):
             part = fields[start : start + batch_size]
-            samples = (model.sample(part.grey, k, generator=generator) if sample_mode is None
-                       else model.sample(part.grey, k, generator=generator, mode=sample_mode))
+            samples = model.sample(part.grey, k, generator=generator, **mode)
             n = len(part)
             totals["best_of_k"] += n * best_of_k_error(samples, part.color).item()
             totals["expected_error"] += n * expected_error(samples, part.color).item()
