@@ -134,3 +134,29 @@ def test_bench_quality_conv07_runs_only_when_asked_and_pairs_the_seeds(monkeypat
         assert abs(values[f"conv07_{name}_iwae200"] - mean) < 0.01
     paired = sum(per_seed["conv", s] - per_seed["mlp", s] for s in (0, 1, 2)) / 3
     assert abs(values["conv07_conv_minus_mlp_iwae200"] - paired) < 0.02
+
+
+def test_bench_quality_conv07_trains_one_model_for_the_epochs_asked(monkeypatch, capsys):
+    """`--conv07-model mlp --conv07-epochs 2` trains the MLP VAE alone for two passes: one
+    test -ELBO per pass, no conv lines and no paired difference (it needs both models)."""
+    monkeypatch.setenv("VAE_EDU_PROFILE", "smoke")
+    assert main(["bench", "quality", "--only", "conv07", "--conv07-model", "mlp",
+                 "--conv07-epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "; 2 epochs;" in out
+    assert re.findall(r"conv07: (\w+) seed (\d)", out) == [("mlp", "0"), ("mlp", "1"), ("mlp", "2")]
+    curve = next(line for line in out.splitlines() if "test -ELBO per epoch" in line)
+    assert len(curve.split("seeds): ", 1)[1].split()) == 2
+    assert "conv07_conv" not in out and "conv07_mlp_iwae200" in out
+
+
+def test_bench_quality_conv07_options_need_conv07(capsys):
+    """The conv07 options without `--only conv07` are one error that names the fix."""
+    assert main(["bench", "quality", "--conv07-epochs", "5"]) == 2
+    assert "add --only conv07" in capsys.readouterr().err
+
+
+def test_bench_quality_conv07_rejects_zero_epochs(monkeypatch, capsys):
+    monkeypatch.setenv("VAE_EDU_PROFILE", "smoke")
+    assert main(["bench", "quality", "--only", "conv07", "--conv07-epochs", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err

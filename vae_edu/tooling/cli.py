@@ -68,8 +68,12 @@ def cmd_bench_speed(args: argparse.Namespace) -> int:
 def cmd_bench_quality(args: argparse.Namespace) -> int:
     from .bench.quality import main
 
+    if (args.conv07_epochs is not None or args.conv07_model) and "conv07" not in (args.only or ()):
+        raise ValueError("--conv07-epochs and --conv07-model apply to lecture 07's comparison: "
+                         "add --only conv07")
     main(data=args.data, device=args.device, compare_example=args.compare_example,
-         only=tuple(args.only or ()))
+         only=tuple(args.only or ()), conv07_epochs=args.conv07_epochs,
+         conv07_models=tuple(args.conv07_model or ("mlp", "conv")))
     return 0
 
 
@@ -363,6 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", action="append", choices=("vae", "iwae", "ae30", "stacked", "conv07"),
         help="run only this part (repeatable); conv07 (lecture 07's comparison, trained "
         "longer) runs only when asked for",
+    )
+    quality.add_argument(
+        "--conv07-epochs", type=int, metavar="N",
+        help="passes over the training images for conv07 (default: the profile's)",
+    )
+    quality.add_argument(
+        "--conv07-model", action="append", choices=("mlp", "conv"),
+        help="train only this model in conv07 (repeatable; default both)",
     )
     quality.set_defaults(func=cmd_bench_quality)
     widget_bench = bench_sub.add_parser(

@@ -20,7 +20,8 @@ GPU) and prints one ``name: value`` line per figure:
   VAE (784-400-20) and the conv VAE (channels 32, 64) on dynamically binarised MNIST, three
   seeds each, each keeping its epoch of lowest validation -ELBO; the mean test -ELBO after
   each epoch, and -IWAE_200 on 500 test images (one fixed binarisation) with the paired
-  difference conv - MLP and its standard error over the seeds.
+  difference conv - MLP and its standard error over the seeds. ``--conv07-epochs N`` sets
+  the passes (e.g. the MLP VAE alone trained longer: ``--conv07-model mlp``).
 """
 
 from __future__ import annotations
@@ -148,24 +149,36 @@ def bench_stacked(data, device) -> None:
         _line(f"stacked_scratch_acc_{n}", results[False], f"test accuracy, {n} labels")
 
 
-def bench_conv07(data, device, seeds=(0, 1, 2)) -> None:
-    """Lecture 07's conv VAE against the MLP VAE, trained longer than the lecture can."""
+def bench_conv07(data, device, seeds=(0, 1, 2), epochs: int | None = None,
+                 models: tuple[str, ...] = ("mlp", "conv")) -> None:
+    """Lecture 07's conv VAE against the MLP VAE, trained longer than the lecture can.
+
+    epochs: passes over the training images (default: the profile's ``conv_vae_long``);
+    models: which of "mlp" and "conv" to train (the paired difference needs both).
+    """
     b = budget("conv_vae_long")
+    n_epochs = b.epochs if epochs is None else epochs
+    if n_epochs < 1:
+        raise ValueError(f"conv07 epochs must be at least 1, got {n_epochs}")
     held = min(5000, len(data.train) // 10)
     pool = data.train.take(None if b.train_size is None else b.train_size + held)
     train = MNISTSplit(pool.images[:-held], pool.labels[:-held])
     val = MNISTSplit(pool.images[-held:], pool.labels[-held:]).binarized(seed=1)
     test = data.test.take(b.test_size).binarized(seed=0)
     makers = {"mlp": lambda: VAE(784, 400, 20), "conv": lambda: ConvVAE(20, (32, 64))}
+    unknown = sorted(set(models) - set(makers))
+    if unknown or not models:
+        raise ValueError(f"conv07 models must be among {sorted(makers)}, got {list(models)}")
+    makers = {name: make for name, make in makers.items() if name in models}
     print(f"conv07: {len(train):,} training, {len(val):,} validation and {len(test):,} test "
-          f"images; {b.epochs} epochs; seeds {', '.join(map(str, seeds))}", flush=True)
+          f"images; {n_epochs} epochs; seeds {', '.join(map(str, seeds))}", flush=True)
     curves, iwae, seconds = {}, {}, {}
     for name, make in makers.items():
         for seed in seeds:
             seed_everything(seed)
             model = make()
             history = fit(model, train.batches(128, seed=seed, binarize=True), test,
-                          epochs=b.epochs, device=device, progress=False, verbose=False,
+                          epochs=n_epochs, device=device, progress=False, verbose=False,
                           validation=val, restore_best=True)
             curves[name, seed] = history.series("loss", "test")
             seconds[name, seed] = sum(history.seconds)
@@ -181,13 +194,16 @@ def bench_conv07(data, device, seeds=(0, 1, 2)) -> None:
         _line(f"conv07_{name}_iwae200", values.mean().item(),
               f"nats, mean of {len(seeds)} seeds (sd {values.std().item():.2f}), 500 test images")
         _line(f"conv07_{name}_train_seconds", sum(seconds[name, s] for s in seeds))
+    if len(makers) < 2:
+        return
     difference = torch.tensor([iwae["conv", s] - iwae["mlp", s] for s in seeds])
     _line("conv07_conv_minus_mlp_iwae200", difference.mean().item(),
           f"nats, paired by seed; standard error {difference.std().item() / len(seeds) ** 0.5:.2f}")
 
 
 def main(data: str | None = None, device: str | None = None, compare_example: bool = False,
-         only: tuple[str, ...] = ()) -> None:
+         only: tuple[str, ...] = (), conv07_epochs: int | None = None,
+         conv07_models: tuple[str, ...] = ("mlp", "conv")) -> None:
     dev = pick_device(device)
     mnist = load_mnist(data, device=dev)
     print(f"profile: {current_profile()}")
@@ -198,7 +214,7 @@ def main(data: str | None = None, device: str | None = None, compare_example: bo
         "iwae": lambda: bench_iwae(mnist, dev),
         "ae30": lambda: bench_ae30(mnist, dev),
         "stacked": lambda: bench_stacked(mnist, dev),
-        "conv07": lambda: bench_conv07(mnist, dev),
+        "conv07": lambda: bench_conv07(mnist, dev, epochs=conv07_epochs, models=conv07_models),
     }
     default = ("vae", "iwae", "ae30", "stacked")  # conv07 trains six models: on request
     for name in only or default:
