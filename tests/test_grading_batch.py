@@ -238,7 +238,8 @@ def test_feedback_tells_what_happened_while_the_notebook_ran(batch):
 
 from vae_edu.tooling.grader.isolation import bwrap_problem  # noqa: E402
 
-#: The problem set the hostile cells are added to (no training in it: quick kernels).
+#: The problem set the hostile cells are added to (its one training question, train_iwae,
+#: trains for about 2 s under smoke: quick kernels).
 HOSTILE_NB = "04_importance_sampling.ipynb"
 #: Corpus cells that go after what is outside their kernel, each appended to a copy of the
 #: solution of HOSTILE_NB after its set-up cell: whether that cell must fail, and the phrase
@@ -307,7 +308,13 @@ def hostile(tmp_path_factory):
         with contextlib.redirect_stdout(stdout):
             rc = main(["grade", str(subs), "--out", str(out / "grades.csv"), "--sandbox", "bwrap",
                        "--course", str(ROOT), "--jobs", "2",
-                       "--question-timeout", "15", "--timeout", "240"])
+                       "--question-timeout", "15", "--timeout", "240",
+                       # each of the five kernels trains train_iwae's model: on a secret draw
+                       # of its 200 held-out images a model like the reference misses the
+                       # smoke band about once in 300 draws (measured: 161.9 +- 2.9 nats
+                       # over 300 draws, band <= 169.4); the batch test's fixed draw leaves
+                       # it about 9 nats of room
+                       "--seed", "batch-test"])
         victim_feedback = target.read_text()
         time.sleep(5)  # past the moment the daemon would have written
         left = [p for p in psutil.process_iter(["cmdline"])

@@ -27,7 +27,7 @@ from vae_edu.tooling.grader.shards import parse_shard, shard_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = "shard-test-seed"
-NB = "04_importance_sampling.ipynb"  # no training in it: quick kernels
+NB = "04_importance_sampling.ipynb"  # one short training question: quick kernels
 OPTIONS = ["--course", str(ROOT), "--seed", SEED, "--question-timeout", "30",
            "--timeout", "240", "--sandbox", "basic"]
 
